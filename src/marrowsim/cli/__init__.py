@@ -10,12 +10,11 @@ import sys
 
 import click
 
+# Command modules register themselves on ``app`` when imported.
+from marrowsim.cli import params as _params  # noqa: F401
+from marrowsim.cli import simulate as _simulate  # noqa: F401
 from marrowsim.cli.app import app
 from marrowsim.errors import DataNotFoundError, InputError, MarrowsimError
-
-# Command modules register themselves on ``app`` when imported.
-from marrowsim.cli import params as _params  # noqa: E402, F401
-from marrowsim.cli import simulate as _simulate  # noqa: E402, F401
 
 __all__ = ["app", "main"]
 

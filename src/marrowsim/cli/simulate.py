@@ -1,1 +1,1 @@
-"""``marrowsim simulate``, ``marrowsim demo`` and ``marrowsim scenarios`` (filled in by the engine work)."""
+"""``marrowsim simulate``, ``marrowsim demo`` and ``marrowsim scenarios``."""
