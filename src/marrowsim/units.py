@@ -59,6 +59,10 @@ UNITS: dict[str, Unit] = {
     # drug doses
     **_aliases("mg/kg", "dose_per_weight", 1.0, "mg/kg"),
     **_aliases("mg/m^2", "dose_per_area", 1.0, "mg/m^2", "mg/m2", "mg/m²"),
+    **_aliases("mg/m^2", "dose_per_area", 1e3, "g/m^2", "g/m2", "g/m²"),
+    **_aliases("mg", "drug_amount", 1.0, "mg"),
+    **_aliases("mg", "drug_amount", 1e-3, "ug", "µg", "mcg"),
+    **_aliases("mg", "drug_amount", 1e3, "g"),
     **_aliases("ug/kg", "growth_factor_dose", 1.0, "ug/kg", "µg/kg", "mcg/kg"),
     **_aliases("ug/kg", "growth_factor_dose", 1e3, "mg/kg_gf"),
     # radiation
