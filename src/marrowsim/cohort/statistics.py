@@ -1,0 +1,321 @@
+"""Outcome statistics of a simulated cohort arm: engraftment with competing risks, summaries.
+
+Methods (details and sources in ``docs/statistics.md``):
+
+* Cumulative incidence of engraftment: Aalen–Johansen with death before engraftment as the
+  competing event (``../shared/science/clinical.md`` §4.1; never 1 − Kaplan–Meier, which
+  overstates incidence). Estimators live in :mod:`marrowsim.cohort.estimators`.
+* Medians and IQR: ``numpy`` linear interpolation (Hyndman–Fan type 7), NaN ignored.
+* Proportions: Wilson score interval (Wilson 1927).
+* Difference of two proportions: Newcombe's hybrid score interval (Newcombe 1998, method 10).
+* Difference of two medians: percentile bootstrap with an explicit seed.
+* Engraftment-time comparison: cause-specific log-rank test (deaths censored), *not* Gray's test.
+
+Per-patient input columns (the contract with the cohort engine):
+``neutrophil_engraftment_day``, ``platelet_engraftment_day`` (float, NaN = not engrafted),
+``primary_graft_failure`` (bool), ``death_day`` (float, NaN = alive), ``followup_days`` (float).
+Day 0 is the day of graft infusion (ASTCT).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from marrowsim.cohort.estimators import (
+    CumulativeIncidence,
+    LogRankResult,
+    SurvivalCurve,
+    aalen_johansen,
+    kaplan_meier,
+    logrank_test,
+)
+from marrowsim.errors import InputError, UnknownNameError
+
+__all__ = [
+    "DIED_BEFORE_ENGRAFTMENT",
+    "ENGRAFTED",
+    "OUTCOME_COLUMNS",
+    "CumulativeIncidence",
+    "Estimate",
+    "LogRankResult",
+    "MedianIQR",
+    "Proportion",
+    "SurvivalCurve",
+    "aalen_johansen",
+    "compare_arms",
+    "difference_of_medians",
+    "difference_of_proportions",
+    "engraftment_competing_risks",
+    "engraftment_incidence",
+    "kaplan_meier",
+    "logrank_test",
+    "median_iqr",
+    "proportion_ci",
+    "summarise_arm",
+]
+
+OUTCOME_COLUMNS = (
+    "neutrophil_engraftment_day",
+    "platelet_engraftment_day",
+    "primary_graft_failure",
+    "death_day",
+    "followup_days",
+)
+ENGRAFTED, DIED_BEFORE_ENGRAFTMENT = 1, 2  # event codes used by engraftment_competing_risks
+LINEAGES = ("neutrophil", "platelet")
+REPORT_DAYS = (28, 42)
+
+
+@dataclass(frozen=True)
+class MedianIQR:
+    """Median and interquartile range of the non-missing values; ``n`` counts them."""
+
+    median: float
+    q1: float
+    q3: float
+    n: int
+    n_missing: int
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """``k`` of ``n`` with its Wilson score interval."""
+
+    k: int
+    n: int
+    estimate: float
+    lower: float
+    upper: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a confidence interval and the method that produced it."""
+
+    estimate: float
+    lower: float
+    upper: float
+    method: str
+
+
+def median_iqr(values: ArrayLike) -> MedianIQR:
+    """Median, 25th and 75th percentile (linear interpolation), ignoring NaN."""
+    x = np.asarray(values, dtype=float).ravel()
+    kept = x[~np.isnan(x)]
+    if kept.size == 0:
+        return MedianIQR(math.nan, math.nan, math.nan, 0, int(x.size))
+    q1, med, q3 = np.percentile(kept, [25, 50, 75])
+    return MedianIQR(float(med), float(q1), float(q3), int(kept.size), int(x.size - kept.size))
+
+
+def _z(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise InputError(f"confidence must be in (0, 1), got {confidence!r}")
+    return float(stats.norm.isf((1.0 - confidence) / 2.0))
+
+
+def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    lower = 0.0 if k == 0 else max(0.0, centre - half)
+    upper = 1.0 if k == n else min(1.0, centre + half)
+    return lower, upper
+
+
+def proportion_ci(k: int, n: int, *, confidence: float = 0.95) -> Proportion:
+    """Proportion ``k/n`` with the Wilson score interval (Wilson, JASA 1927;22:209)."""
+    z = _z(confidence)
+    if n <= 0 or k < 0 or k > n or int(k) != k or int(n) != n:
+        raise InputError(f"need integers 0 <= k <= n and n >= 1, got k={k!r}, n={n!r}")
+    lo, hi = _wilson(int(k), int(n), z)
+    return Proportion(int(k), int(n), k / n, lo, hi, confidence)
+
+
+def difference_of_proportions(
+    k_a: int, n_a: int, k_b: int, n_b: int, *, confidence: float = 0.95
+) -> Estimate:
+    """p_b − p_a with Newcombe's hybrid score interval (Stat Med 1998;17:873, method 10)."""
+    a = proportion_ci(k_a, n_a, confidence=confidence)
+    b = proportion_ci(k_b, n_b, confidence=confidence)
+    d = b.estimate - a.estimate
+    lower = d - math.sqrt((b.estimate - b.lower) ** 2 + (a.upper - a.estimate) ** 2)
+    upper = d + math.sqrt((b.upper - b.estimate) ** 2 + (a.estimate - a.lower) ** 2)
+    return Estimate(d, lower, upper, "Newcombe hybrid score (method 10)")
+
+
+def difference_of_medians(
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    seed: int,
+    n_bootstrap: int = 2000,
+    confidence: float = 0.95,
+) -> Estimate:
+    """median(b) − median(a) (NaN ignored) with a percentile bootstrap CI.
+
+    Each arm is resampled with replacement ``n_bootstrap`` times (NaN entries included, so the
+    number of non-missing values varies as it would between trials). ``seed`` is required.
+    """
+    _z(confidence)
+    if n_bootstrap < 100:
+        raise InputError(f"n_bootstrap must be at least 100, got {n_bootstrap}")
+    xa, xb = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    if xa.size == 0 or xb.size == 0:
+        raise InputError(f"both arms need values, got sizes {xa.size} and {xb.size}")
+    estimate = median_iqr(xb).median - median_iqr(xa).median
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples give NaN
+        boot_a = np.nanmedian(xa[rng.integers(0, xa.size, (n_bootstrap, xa.size))], axis=1)
+        boot_b = np.nanmedian(xb[rng.integers(0, xb.size, (n_bootstrap, xb.size))], axis=1)
+    diff = boot_b - boot_a
+    diff = diff[np.isfinite(diff)]
+    alpha = 1.0 - confidence
+    if diff.size == 0 or not math.isfinite(estimate):
+        return Estimate(estimate, math.nan, math.nan, "percentile bootstrap")
+    lo, hi = np.quantile(diff, [alpha / 2, 1 - alpha / 2])
+    return Estimate(float(estimate), float(lo), float(hi), f"percentile bootstrap (seed {seed})")
+
+
+def _column(df: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float)
+
+
+def _check_frame(df: pd.DataFrame, needed: tuple[str, ...] = OUTCOME_COLUMNS) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame of per-patient outcomes, got {type(df)}")
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"outcome table lacks columns {missing} (required: {', '.join(needed)}; "
+            f"got: {', '.join(map(str, df.columns))})"
+        )
+    if len(df) == 0:
+        raise InputError("outcome table is empty (need at least one patient)")
+
+
+def engraftment_competing_risks(
+    engraftment_day: ArrayLike, death_day: ArrayLike, followup_days: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turn per-patient days into (time, event) with death before engraftment competing.
+
+    Event codes: 1 = engrafted (at the engraftment day), 2 = died before engrafting (at the
+    death day), 0 = censored at the end of follow-up. Events after ``followup_days`` are not
+    observed and count as censored. Engraftment and death on the same day count as engraftment.
+    """
+    eng = np.asarray(engraftment_day, dtype=float).ravel()
+    death = np.asarray(death_day, dtype=float).ravel()
+    fu = np.asarray(followup_days, dtype=float).ravel()
+    if not eng.size == death.size == fu.size:
+        raise InputError(f"lengths differ: {eng.size}, {death.size}, {fu.size}")
+    if eng.size == 0:
+        raise InputError("no patients: the inputs are empty")
+    if not np.all(np.isfinite(fu)) or np.any(fu < 0):
+        bad = fu[~(np.isfinite(fu) & (fu >= 0))][:5].tolist()
+        raise InputError(f"followup_days must be finite and >= 0, got {bad}")
+    for name, x in (("engraftment day", eng), ("death_day", death)):
+        if np.any(x < 0) or np.any(np.isinf(x)):
+            bad = x[(x < 0) | np.isinf(x)][:5].tolist()
+            raise InputError(f"{name} must be >= 0 (day 0 = infusion) or NaN, got {bad}")
+    late = np.isfinite(eng) & np.isfinite(death) & (eng > death)
+    if np.any(late):
+        rows = np.flatnonzero(late)[:5].tolist()
+        raise InputError(
+            f"engraftment after death in rows {rows}: the outcome rows are inconsistent"
+        )
+    engrafted = np.isfinite(eng) & (eng <= fu)
+    died = ~engrafted & np.isfinite(death) & (death <= fu)
+    time = np.where(engrafted, eng, np.where(died, death, fu))
+    event = np.where(engrafted, ENGRAFTED, np.where(died, DIED_BEFORE_ENGRAFTMENT, 0))
+    return time, event.astype(np.int64)
+
+
+def engraftment_incidence(
+    df: pd.DataFrame, lineage: str = "neutrophil", *, confidence: float = 0.95
+) -> CumulativeIncidence:
+    """Aalen–Johansen cumulative incidence of ``lineage`` engraftment for one arm."""
+    if lineage not in LINEAGES:
+        raise UnknownNameError("lineage", lineage, LINEAGES)
+    needed = (f"{lineage}_engraftment_day", "death_day", "followup_days")
+    _check_frame(df, needed)
+    time, event = engraftment_competing_risks(*(_column(df, c) for c in needed))
+    return aalen_johansen(time, event, ENGRAFTED, n_causes=2, confidence=confidence)
+
+
+def summarise_arm(df: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, Any]:
+    """Summary of one arm: engraftment days, graft failure, cumulative incidences at d28/d42.
+
+    Engraftment-day medians are over engrafted patients only (``*_n_engrafted`` says how many);
+    the cumulative incidences account for death before engraftment as a competing event.
+    """
+    _check_frame(df)
+    out: dict[str, Any] = {"n": len(df)}
+    for lineage in LINEAGES:
+        days = median_iqr(_column(df, f"{lineage}_engraftment_day"))
+        out[f"{lineage}_engraftment_day_median"] = days.median
+        out[f"{lineage}_engraftment_day_iqr"] = [days.q1, days.q3]
+        out[f"{lineage}_n_engrafted"] = days.n
+    failure = df["primary_graft_failure"].astype(bool).to_numpy()
+    pgf = proportion_ci(int(failure.sum()), len(df), confidence=confidence)
+    out["primary_graft_failure_fraction"] = pgf.estimate
+    out["primary_graft_failure_fraction_ci"] = [pgf.lower, pgf.upper]
+    for lineage in LINEAGES:
+        curve = engraftment_incidence(df, lineage, confidence=confidence)
+        for day in REPORT_DAYS:
+            out[f"cif_{lineage}_day{day}"] = curve.at(day)
+            out[f"cif_{lineage}_day{day}_ci"] = list(curve.interval_at(day))
+    deaths = _column(df, "death_day")
+    fu = _column(df, "followup_days")
+    out["deaths"] = int(np.sum(np.isfinite(deaths) & (deaths <= fu)))
+    out["confidence"] = confidence
+    return out
+
+
+def compare_arms(
+    arm_a: pd.DataFrame,
+    arm_b: pd.DataFrame,
+    *,
+    seed: int,
+    n_bootstrap: int = 2000,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Differences B − A: median engraftment days (bootstrap), graft failure (Newcombe), and
+    the cause-specific log-rank test of neutrophil and platelet engraftment."""
+    _check_frame(arm_a)
+    _check_frame(arm_b)
+    out: dict[str, Any] = {"seed": seed, "confidence": confidence}
+    for lineage in LINEAGES:
+        col = f"{lineage}_engraftment_day"
+        diff = difference_of_medians(
+            _column(arm_a, col),
+            _column(arm_b, col),
+            seed=seed,
+            n_bootstrap=n_bootstrap,
+            confidence=confidence,
+        )
+        out[f"{lineage}_engraftment_day_median_difference"] = asdict(diff)
+        te = [
+            engraftment_competing_risks(
+                _column(arm, col), _column(arm, "death_day"), _column(arm, "followup_days")
+            )
+            for arm in (arm_a, arm_b)
+        ]
+        lr = logrank_test(te[0][0], te[0][1] == ENGRAFTED, te[1][0], te[1][1] == ENGRAFTED)
+        out[f"{lineage}_engraftment_logrank"] = {"statistic": lr.statistic, "p_value": lr.p_value}
+    fa = arm_a["primary_graft_failure"].astype(bool).to_numpy()
+    fb = arm_b["primary_graft_failure"].astype(bool).to_numpy()
+    pgf = difference_of_proportions(
+        int(fa.sum()), fa.size, int(fb.sum()), fb.size, confidence=confidence
+    )
+    out["primary_graft_failure_fraction_difference"] = asdict(pgf)
+    return out
