@@ -11,6 +11,7 @@ import sys
 import click
 
 # Command modules register themselves on ``app`` when imported.
+from marrowsim.cli import hla as _hla  # noqa: F401
 from marrowsim.cli import params as _params  # noqa: F401
 from marrowsim.cli import simulate as _simulate  # noqa: F401
 from marrowsim.cli.app import app
