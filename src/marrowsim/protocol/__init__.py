@@ -8,6 +8,7 @@ Day 0 is the day of graft infusion. See ``docs/protocols.md`` for the grammar an
 from marrowsim.protocol.drugs import DrugInfo, UnknownDrugError, drug_info, list_drugs
 from marrowsim.protocol.grammar import EXAMPLES, parse_step
 from marrowsim.protocol.protocol import Protocol
+from marrowsim.protocol.regimens import Regimen, list_regimens, regimen
 from marrowsim.protocol.steps import (
     Apheresis,
     CountRule,
@@ -29,10 +30,13 @@ __all__ = [
     "Infusion",
     "Irradiation",
     "Protocol",
+    "Regimen",
     "Step",
     "TransfusionRule",
     "UnknownDrugError",
     "drug_info",
     "list_drugs",
+    "list_regimens",
     "parse_step",
+    "regimen",
 ]
