@@ -165,6 +165,11 @@ def test_summarise_arm_rejects_bad_tables():
         summarise_arm(pd.DataFrame({"neutrophil_engraftment_day": [1.0]}))
     with pytest.raises(InputError, match="empty"):
         summarise_arm(synthetic_arm(0).iloc[:0])
+    bad = synthetic_arm(0)
+    bad["primary_graft_failure"] = bad["primary_graft_failure"].astype(object)
+    bad.loc[3, "primary_graft_failure"] = None
+    with pytest.raises(InputError, match="missing in rows \\[3\\]"):
+        summarise_arm(bad)
     with pytest.raises(InputError, match="DataFrame"):
         summarise_arm([1, 2, 3])  # type: ignore[arg-type]
 
@@ -178,3 +183,19 @@ def test_compare_arms_detects_a_shift():
     pgf = r["primary_graft_failure_fraction_difference"]
     assert pgf["lower"] <= pgf["estimate"] <= pgf["upper"]
     assert compare_arms(a, b, seed=7, n_bootstrap=500) == r
+
+
+def test_summarise_arm_when_nobody_engrafts():
+    df = pd.DataFrame(
+        {
+            "neutrophil_engraftment_day": [np.nan, np.nan],
+            "platelet_engraftment_day": [np.nan, np.nan],
+            "primary_graft_failure": [True, True],
+            "death_day": [20.0, np.nan],
+            "followup_days": [100.0, 100.0],
+        }
+    )
+    s = summarise_arm(df)
+    assert s["cif_neutrophil_day42"] == 0.0 and s["cif_platelet_day28_ci"] == [0.0, 0.0]
+    assert math.isnan(s["neutrophil_engraftment_day_median"])
+    assert s["primary_graft_failure_fraction"] == 1.0 and s["deaths"] == 1

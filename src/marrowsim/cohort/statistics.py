@@ -191,6 +191,14 @@ def _column(df: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(df[name], errors="raise").to_numpy(dtype=float)
 
 
+def _failure_flags(df: pd.DataFrame) -> np.ndarray:
+    flags = df["primary_graft_failure"]
+    if flags.isna().any():
+        rows = np.flatnonzero(flags.isna().to_numpy())[:5].tolist()
+        raise InputError(f"primary_graft_failure is missing in rows {rows} (need True/False)")
+    return flags.astype(bool).to_numpy()
+
+
 def _check_frame(df: pd.DataFrame, needed: tuple[str, ...] = OUTCOME_COLUMNS) -> None:
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame of per-patient outcomes, got {type(df)}")
@@ -265,7 +273,7 @@ def summarise_arm(df: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, An
         out[f"{lineage}_engraftment_day_median"] = days.median
         out[f"{lineage}_engraftment_day_iqr"] = [days.q1, days.q3]
         out[f"{lineage}_n_engrafted"] = days.n
-    failure = df["primary_graft_failure"].astype(bool).to_numpy()
+    failure = _failure_flags(df)
     pgf = proportion_ci(int(failure.sum()), len(df), confidence=confidence)
     out["primary_graft_failure_fraction"] = pgf.estimate
     out["primary_graft_failure_fraction_ci"] = [pgf.lower, pgf.upper]
@@ -312,8 +320,7 @@ def compare_arms(
         ]
         lr = logrank_test(te[0][0], te[0][1] == ENGRAFTED, te[1][0], te[1][1] == ENGRAFTED)
         out[f"{lineage}_engraftment_logrank"] = {"statistic": lr.statistic, "p_value": lr.p_value}
-    fa = arm_a["primary_graft_failure"].astype(bool).to_numpy()
-    fb = arm_b["primary_graft_failure"].astype(bool).to_numpy()
+    fa, fb = _failure_flags(arm_a), _failure_flags(arm_b)
     pgf = difference_of_proportions(
         int(fa.sum()), fa.size, int(fb.sum()), fb.size, confidence=confidence
     )
