@@ -23,8 +23,13 @@ FREQUENCIES: dict[int, str] = {
 }
 """Administrations (or TBI fractions) per day → canonical words."""
 
-ANALYTES: dict[str, str] = {"ANC": "count", "WBC": "count", "ALC": "count", "PLT": "count"}
-ANALYTES["Hb"] = "hemoglobin"
+ANALYTES: dict[str, str] = {
+    "ANC": "count",
+    "WBC": "count",
+    "ALC": "count",
+    "PLT": "count",
+    "Hb": "hemoglobin",
+}
 """Blood counts a rule may test → dimension of their unit in :mod:`marrowsim.units`."""
 
 TRANSFUSION_PRODUCTS: dict[str, str] = {"platelets": "PLT", "RBC": "Hb"}
