@@ -278,13 +278,13 @@ def load_reference(path: str | os.PathLike | None = None, *, cache: bool = True)
         "|".join(f"{n}={_md5(p)}" for n, p in sorted(files.items())).encode()
         + f"|format={_INDEX_FORMAT}".encode()
     ).hexdigest()
-    return _load_indexed(root, digest, cache)
+    return _load_indexed(root, digest, cache, user_cache_dir())
 
 
 @functools.lru_cache(maxsize=4)
-def _load_indexed(root: Path, digest: str, cache: bool) -> HlaReference:
+def _load_indexed(root: Path, digest: str, cache: bool, cache_dir: Path) -> HlaReference:
     release = read_release_version(root)
-    target = user_cache_dir() / "hla" / release / f"index-{digest}.pickle"
+    target = cache_dir / "hla" / release / f"index-{digest}.pickle"
     if cache and target.is_file():
         try:
             with target.open("rb") as fh:
