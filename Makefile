@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The verbatim IPD-IMGT/HLA release used by tests and the demo (never copied into the project).
 export MARROWSIM_HLA_DATA ?= $(abspath ../shared/data/imgt-hla)
-export NUMBA_CACHE_DIR ?= $(abspath .cache/numba)
 export MPLBACKEND ?= Agg
 
 .PHONY: demo test test-slow test-all bench lint format validate clean

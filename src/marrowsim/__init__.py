@@ -3,8 +3,12 @@
 Research and education software, not a medical device.
 """
 
-from marrowsim.errors import InputError, MarrowsimError
-from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim import _numba_cache
+
+_numba_cache.configure()
+
+from marrowsim.errors import InputError, MarrowsimError  # noqa: E402
+from marrowsim.parameters import ParameterSet, default_parameters  # noqa: E402
 
 __version__ = "0.1.0"
 

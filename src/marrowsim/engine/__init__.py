@@ -1,0 +1,1 @@
+"""Solvers: the batched compiled Dormand–Prince engine and the SciPy reference path."""

@@ -1,0 +1,109 @@
+"""Scheduled events and daily "morning-count" rules, applied between integration segments.
+
+Events are rows ``(time, kind, a0, a1, a2, a3)`` sorted by time; rules are rows
+``(kind, a0, a1, a2, a3)`` checked every morning on the counts of that day. Both are compiled so the
+batched engine and the SciPy reference apply them identically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from marrowsim.model import layout as L
+from marrowsim.model.observables import O_ANC, O_HB, O_PLT
+
+# --- event kinds ---------------------------------------------------------------------------
+EV_ADD_CELLS = 1  # a0 = class, a1 = compartment, a2 = cells per kg
+EV_SCALE_CELLS = 2  # a0 = class (-1 all), a1 = compartment (-1 all), a2 = surviving fraction
+EV_MOVE_CELLS = 3  # a0 = from class, a1 = to class, a2 = compartment (-1 all)
+EV_ADD_AUX = 4  # a0 = aux index, a1 = amount
+EV_RADIATION = 5  # a0 = dose (Gy); survival per compartment from the radiation model
+
+# --- rule kinds ----------------------------------------------------------------------------
+RULE_TRANSFUSE_PLATELETS = 1  # a0 = threshold 10^9/L, a1 = platelets per kg per transfusion
+RULE_TRANSFUSE_RBC = 2  # a0 = threshold g/dL, a1 = red cells per kg per transfusion
+RULE_FILGRASTIM_UNTIL = 3  # a0 = first day, a1 = dose ug/kg, a2 = ANC threshold, a3 = days above
+
+N_EVENT_FIELDS = 6
+N_RULE_FIELDS = 5
+# per-patient rule bookkeeping: counters of transfusions and of consecutive days above threshold
+N_RULE_STATE = 4
+RS_PLT_TRANSFUSIONS, RS_RBC_TRANSFUSIONS, RS_FILG_STREAK, RS_FILG_DONE = range(N_RULE_STATE)
+
+
+@njit(cache=True)
+def radiation_survival(dose, compartment, c):
+    """Surviving fraction of a compartment after one fraction of ``dose`` Gy (placeholder: none)."""
+    return 1.0
+
+
+@njit(cache=True)
+def apply_event(ev, y, c, active):
+    """Apply one event row (without its time) to the state of one patient."""
+    kind = int(ev[1])
+    if kind == EV_ADD_CELLS:
+        k, j = int(ev[2]), int(ev[3])
+        y[k * L.N_COMPARTMENTS + j] += ev[4]
+        active[k] = True
+    elif kind == EV_SCALE_CELLS:
+        k0, j0 = int(ev[2]), int(ev[3])
+        for k in range(L.N_CLASSES):
+            if k0 >= 0 and k != k0:
+                continue
+            for j in range(L.N_COMPARTMENTS):
+                if j0 >= 0 and j != j0:
+                    continue
+                y[k * L.N_COMPARTMENTS + j] *= ev[4]
+    elif kind == EV_MOVE_CELLS:
+        k_from, k_to, j0 = int(ev[2]), int(ev[3]), int(ev[4])
+        for j in range(L.N_COMPARTMENTS):
+            if j0 >= 0 and j != j0:
+                continue
+            y[k_to * L.N_COMPARTMENTS + j] += y[k_from * L.N_COMPARTMENTS + j]
+            y[k_from * L.N_COMPARTMENTS + j] = 0.0
+        active[k_to] = True
+    elif kind == EV_ADD_AUX:
+        y[L.N_CELL_STATES + int(ev[2])] += ev[3]
+    elif kind == EV_RADIATION:
+        for k in range(L.N_CLASSES):
+            for j in range(L.N_COMPARTMENTS):
+                y[k * L.N_COMPARTMENTS + j] *= radiation_survival(ev[2], j, c)
+
+
+@njit(cache=True)
+def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
+    """Evaluate the morning rules of one patient on that day's counts ``obs``."""
+    for r in range(n_rules):
+        kind = int(rules[r, 0])
+        if kind == RULE_TRANSFUSE_PLATELETS:
+            if obs[O_PLT] < rules[r, 1]:
+                y[L.TRANSFUSED * L.N_COMPARTMENTS + L.PLT1] += rules[r, 2]
+                active[L.TRANSFUSED] = True
+                rule_state[RS_PLT_TRANSFUSIONS] += 1.0
+        elif kind == RULE_TRANSFUSE_RBC:
+            if obs[O_HB] < rules[r, 1]:
+                y[L.TRANSFUSED * L.N_COMPARTMENTS + L.RBC1] += rules[r, 2]
+                active[L.TRANSFUSED] = True
+                rule_state[RS_RBC_TRANSFUSIONS] += 1.0
+        elif kind == RULE_FILGRASTIM_UNTIL:
+            if day < rules[r, 1] or rule_state[RS_FILG_DONE] > 0.0:
+                continue
+            if obs[O_ANC] > rules[r, 3]:
+                rule_state[RS_FILG_STREAK] += 1.0
+            else:
+                rule_state[RS_FILG_STREAK] = 0.0
+            if rule_state[RS_FILG_STREAK] >= rules[r, 4]:
+                rule_state[RS_FILG_DONE] = 1.0
+                continue
+            y[L.N_CELL_STATES + L.AUX_FILG_DEPOT] += rules[r, 2]
+
+
+def empty_events(n_patients: int) -> tuple[np.ndarray, np.ndarray]:
+    """An empty event table ``(patients, 0, N_EVENT_FIELDS)`` and counts."""
+    return np.zeros((n_patients, 0, N_EVENT_FIELDS)), np.zeros(n_patients, dtype=np.int64)
+
+
+def empty_rules(n_patients: int) -> tuple[np.ndarray, np.ndarray]:
+    """An empty rule table ``(patients, 0, N_RULE_FIELDS)`` and counts."""
+    return np.zeros((n_patients, 0, N_RULE_FIELDS)), np.zeros(n_patients, dtype=np.int64)

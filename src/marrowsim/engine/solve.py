@@ -1,0 +1,84 @@
+"""One solve entry point for a batch: ``solve(problem, method=..., rtol=..., atol=...)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from marrowsim.engine.dopri import STATUS_MESSAGES, allocate_outputs, solve_batch
+from marrowsim.engine.problem import Problem
+from marrowsim.errors import InputError
+
+METHODS = ("dopri5", "scipy-lsoda", "scipy-rk45", "scipy-dop853")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Raw engine output: morning observables per patient and day, final states, statuses."""
+
+    days: np.ndarray  # (D,)
+    observables: np.ndarray  # (P, D, N_OBSERVABLES)
+    final_state: np.ndarray  # (P, S)
+    rule_state: np.ndarray  # (P, N_RULE_STATE)
+    status: np.ndarray  # (P,) 0 = ok
+    n_steps: np.ndarray  # (P,)
+
+    def status_messages(self) -> list[str]:
+        return [STATUS_MESSAGES.get(int(s), f"status {int(s)}") for s in self.status]
+
+
+def solve(
+    problem: Problem,
+    *,
+    method: str = "dopri5",
+    rtol: float = 1e-6,
+    atol: float = 1e-6,
+    max_steps_per_day: int = 20_000,
+) -> BatchResult:
+    """Integrate a batch of patients. Failures are per-patient statuses, never exceptions.
+
+    ``atol`` is relative to each state's physiological size (see ``engine/dopri.py``).
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown solver method {method!r} (allowed: {', '.join(METHODS)})")
+    if not (0 < rtol < 1 and 0 < atol < 1):
+        raise InputError(f"rtol and atol must be in (0, 1), got rtol={rtol}, atol={atol}")
+    if method == "dopri5":
+        out = allocate_outputs(problem.n_patients, problem.y0.shape[1], problem.n_days)
+        solve_batch(
+            problem.y0,
+            problem.constants,
+            problem.class_modifiers,
+            problem.active,
+            problem.scale,
+            problem.t_start,
+            problem.n_days,
+            problem.events,
+            problem.n_events,
+            problem.rules,
+            problem.n_rules,
+            rtol,
+            atol,
+            max_steps_per_day,
+            out["obs_out"],
+            out["final_state"],
+            out["rule_state"],
+            out["status"],
+            out["n_steps"],
+        )
+        n_steps = out["n_steps"]
+    else:
+        from marrowsim.engine.reference import solve_reference
+
+        scipy_method = {"scipy-lsoda": "LSODA", "scipy-rk45": "RK45", "scipy-dop853": "DOP853"}
+        out = solve_reference(problem, method=scipy_method[method], rtol=rtol, atol=atol)
+        n_steps = np.zeros(problem.n_patients, dtype=np.int64)
+    return BatchResult(
+        days=problem.days,
+        observables=out["obs_out"],
+        final_state=out["final_state"],
+        rule_state=out["rule_state"],
+        status=out["status"],
+        n_steps=n_steps,
+    )

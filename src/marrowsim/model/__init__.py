@@ -1,0 +1,1 @@
+"""The hematopoiesis model: one state layout (clone class × compartment) for every story."""

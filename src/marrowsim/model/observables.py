@@ -1,0 +1,154 @@
+"""Daily observables computed from the state (compiled): counts, HSCs, chimerism, cytokines."""
+
+from __future__ import annotations
+
+from numba import njit
+
+from marrowsim.model import constants as K
+from marrowsim.model import layout as L
+from marrowsim.model.rhs import blood_counts, filgrastim_effect
+
+OBSERVABLES = (
+    ("anc", "10^9/L"),
+    ("wbc", "10^9/L"),
+    ("lymphocytes", "10^9/L"),
+    ("hb", "g/dL"),
+    ("reticulocytes", "10^9/L"),
+    ("platelets", "10^9/L"),
+    ("hsc", "cells"),
+    ("hsc_host", "cells"),
+    ("hsc_donor", "cells"),
+    ("hsc_donor2", "cells"),
+    ("hsc_edited", "cells"),
+    ("hsc_malignant", "cells"),
+    ("progenitors", "cells"),
+    ("progenitors_host", "cells"),
+    ("progenitors_donor", "cells"),
+    ("donor_chimerism_myeloid", "1"),
+    ("donor_chimerism_lymphoid", "1"),
+    ("donor_chimerism_hsc", "1"),
+    ("edited_fraction_myeloid", "1"),
+    ("marrow_blasts_fraction", "1"),
+    ("gcsf_relative", "1"),
+    ("epo_relative", "1"),
+    ("tpo_relative", "1"),
+    ("filgrastim_effect", "1"),
+    ("rbc", "10^12/L"),
+)
+OBSERVABLE_NAMES = tuple(n for n, _ in OBSERVABLES)
+OBSERVABLE_UNITS = dict(OBSERVABLES)
+N_OBSERVABLES = len(OBSERVABLES)
+OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
+(
+    O_ANC,
+    O_WBC,
+    O_LYM,
+    O_HB,
+    O_RETIC,
+    O_PLT,
+    O_HSC,
+    O_HSC_HOST,
+    O_HSC_DONOR,
+    O_HSC_DONOR2,
+    O_HSC_EDITED,
+    O_HSC_MALIGNANT,
+    O_PROG,
+    O_PROG_HOST,
+    O_PROG_DONOR,
+    O_CHIM_MYELOID,
+    O_CHIM_LYMPHOID,
+    O_CHIM_HSC,
+    O_EDITED_MYELOID,
+    O_BLASTS,
+    O_GCSF,
+    O_EPO,
+    O_TPO,
+    O_FILG,
+    O_RBC,
+) = range(N_OBSERVABLES)
+
+_PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.GP, L.EP, L.MKP, L.LP)
+_MARROW_COMPARTMENTS = (
+    L.HSC,
+    L.MPP1,
+    L.MPP2,
+    L.MPP3,
+    L.GP,
+    L.NPM1,
+    L.NPM2,
+    L.NPM3,
+    L.EP,
+    L.MKP,
+    L.LP,
+)
+
+
+@njit(cache=True)
+def _ratio(num, den):
+    return num / den if den > 0.0 else 0.0
+
+
+@njit(cache=True)
+def observe(y, c, cm, active, out):
+    """Fill ``out`` (length N_OBSERVABLES) with the observables of one patient."""
+    anc, hb, plt, alc = blood_counts(y, c, cm, active)
+    w = c[K.K_WEIGHT]
+    bv = c[K.K_BV] * 1e9
+    out[O_ANC] = anc
+    out[O_LYM] = alc
+    out[O_WBC] = anc + alc + c[K.K_OTHER_WBC_STAR] * anc / c[K.K_ANC_STAR]
+    out[O_HB] = hb
+    out[O_PLT] = plt
+    retic = 0.0
+    red = 0.0
+    neu_by = [0.0] * L.N_CLASSES
+    lym_by = [0.0] * L.N_CLASSES
+    hsc_by = [0.0] * L.N_CLASSES
+    prog_by = [0.0] * L.N_CLASSES
+    marrow = 0.0
+    for k in range(L.N_CLASSES):
+        o = k * L.N_COMPARTMENTS
+        retic += y[o + L.RETB]
+        red += y[o + L.RETB]
+        for j in range(L.RBC1, L.RBC4 + 1):
+            red += y[o + j]
+        neu_by[k] = y[o + L.NEU]
+        lym_by[k] = y[o + L.LYM]
+        hsc_by[k] = y[o + L.HSC]
+        for j in _PROGENITOR_COMPARTMENTS:
+            prog_by[k] += y[o + j]
+        for j in _MARROW_COMPARTMENTS:
+            marrow += y[o + j]
+    out[O_RETIC] = retic / bv
+    out[O_RBC] = red / c[K.K_BV] * 1e-12
+    hsc = 0.0
+    prog = 0.0
+    for k in range(L.N_CLASSES):
+        hsc += hsc_by[k]
+        prog += prog_by[k]
+    out[O_HSC] = hsc * w
+    out[O_HSC_HOST] = hsc_by[L.HOST] * w
+    out[O_HSC_DONOR] = hsc_by[L.DONOR] * w
+    out[O_HSC_DONOR2] = hsc_by[L.DONOR2] * w
+    out[O_HSC_EDITED] = hsc_by[L.EDITED] * w
+    out[O_HSC_MALIGNANT] = hsc_by[L.MALIGNANT] * w
+    out[O_PROG] = prog * w
+    out[O_PROG_HOST] = prog_by[L.HOST] * w
+    out[O_PROG_DONOR] = (prog_by[L.DONOR] + prog_by[L.DONOR2]) * w
+    neu_all = neu_by[L.HOST] + neu_by[L.DONOR] + neu_by[L.DONOR2] + neu_by[L.EDITED]
+    lym_all = lym_by[L.HOST] + lym_by[L.DONOR] + lym_by[L.DONOR2] + lym_by[L.EDITED]
+    hsc_normal = hsc_by[L.HOST] + hsc_by[L.DONOR] + hsc_by[L.DONOR2] + hsc_by[L.EDITED]
+    out[O_CHIM_MYELOID] = _ratio(neu_by[L.DONOR] + neu_by[L.DONOR2], neu_all)
+    out[O_CHIM_LYMPHOID] = _ratio(lym_by[L.DONOR] + lym_by[L.DONOR2], lym_all)
+    out[O_CHIM_HSC] = _ratio(hsc_by[L.DONOR] + hsc_by[L.DONOR2], hsc_normal)
+    out[O_EDITED_MYELOID] = _ratio(neu_by[L.EDITED], neu_all)
+    blasts = 0.0
+    o = L.MALIGNANT * L.N_COMPARTMENTS
+    for j in _MARROW_COMPARTMENTS:
+        blasts += y[o + j]
+    out[O_BLASTS] = _ratio(blasts, marrow)
+    s_g_star = 1.0 / (1.0 + c[K.K_K_GCSF] * c[K.K_ANC_STAR])
+    out[O_GCSF] = (1.0 / (1.0 + c[K.K_K_GCSF] * anc)) / s_g_star
+    out[O_EPO] = (1.0 + c[K.K_K_EPO] * c[K.K_HB_STAR]) / (1.0 + c[K.K_K_EPO] * hb)
+    out[O_TPO] = (1.0 + c[K.K_K_TPO] * c[K.K_PLT_STAR]) / (1.0 + c[K.K_K_TPO] * plt)
+    out[O_FILG] = filgrastim_effect(y, c)
