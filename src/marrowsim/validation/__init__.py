@@ -1,0 +1,1 @@
+"""Validation: published-target scenarios, calibration scripts and the validation report."""
