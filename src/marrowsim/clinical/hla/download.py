@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from marrowsim.clinical.hla.reference import default_download_dir, read_release_version
+from marrowsim.clinical.hla.reference import default_download_dir
 from marrowsim.errors import InputError, MarrowsimError
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com/ANHIG/IMGTHLA/"
@@ -131,8 +131,3 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
         os.replace(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-def describe(path: Path) -> str:
-    """One line: which release was written where."""
-    return f"IPD-IMGT/HLA {read_release_version(path)} in {path}"

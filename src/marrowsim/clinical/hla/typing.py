@@ -32,7 +32,10 @@ LOCUS_ORDER = ("A", "B", "C", "DRB1", "DQB1", "DPB1", "DRB3", "DRB4", "DRB5", "D
 #: Serological prefix → molecular locus (WHO serology names; rel_ser_ser.txt uses A, B, Cw, DR, DQ).
 SEROLOGY_LOCUS = {"A": "A", "B": "B", "CW": "C", "C": "C", "DR": "DRB1", "DQ": "DQB1", "DP": "DPB1"}
 #: Molecular locus → prefix used for serological antigen names.
-SEROLOGY_PREFIX = {"A": "A", "B": "B", "C": "Cw", "DRB1": "DR", "DQB1": "DQ", "DPB1": "DP"}
+SEROLOGY_PREFIX = {
+    **{"A": "A", "B": "B", "C": "Cw", "DRB1": "DR", "DQB1": "DQ", "DPB1": "DP"},
+    **{"DRB3": "DR", "DRB4": "DR", "DRB5": "DR"},
+}
 #: DR51/52/53 are carried by DRB5/DRB3/DRB4, not DRB1 (rel_dna_ser.txt).
 _DR_SUPERTYPIC = {"51": "DRB5", "52": "DRB3", "53": "DRB4"}
 
