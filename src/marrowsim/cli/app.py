@@ -44,3 +44,11 @@ def _finite(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def check_positive(option: str, value: int | float | None) -> None:
+    """Refuse a non-positive numeric option with one clear line."""
+    from marrowsim.errors import InputError
+
+    if value is not None and value <= 0:
+        raise InputError(f"{option} must be positive, got {value}")

@@ -11,7 +11,14 @@ import numpy as np
 from numba import njit
 
 from marrowsim.model import layout as L
-from marrowsim.model.observables import O_ANC, O_HB, O_PLT
+from marrowsim.model.observables import (
+    O_ANC,
+    O_FILG_DOSE,
+    O_HB,
+    O_PLT,
+    O_PLT_TRANSFUSION,
+    O_RBC_TRANSFUSION,
+)
 
 # --- event kinds ---------------------------------------------------------------------------
 EV_ADD_CELLS = 1  # a0 = class, a1 = compartment, a2 = cells per kg
@@ -81,11 +88,13 @@ def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
                 y[L.TRANSFUSED * L.N_COMPARTMENTS + L.PLT1] += rules[r, 2]
                 active[L.TRANSFUSED] = True
                 rule_state[RS_PLT_TRANSFUSIONS] += 1.0
+                obs[O_PLT_TRANSFUSION] = 1.0
         elif kind == RULE_TRANSFUSE_RBC:
             if obs[O_HB] < rules[r, 1]:
                 y[L.TRANSFUSED * L.N_COMPARTMENTS + L.RBC1] += rules[r, 2]
                 active[L.TRANSFUSED] = True
                 rule_state[RS_RBC_TRANSFUSIONS] += 1.0
+                obs[O_RBC_TRANSFUSION] = 1.0
         elif kind == RULE_FILGRASTIM_UNTIL:
             if day < rules[r, 1] or rule_state[RS_FILG_DONE] > 0.0:
                 continue
@@ -97,6 +106,7 @@ def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
                 rule_state[RS_FILG_DONE] = 1.0
                 continue
             y[L.N_CELL_STATES + L.AUX_FILG_DEPOT] += rules[r, 2]
+            obs[O_FILG_DOSE] += rules[r, 2]
 
 
 def empty_events(n_patients: int) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,9 @@ OBSERVABLES = (
     ("tpo_relative", "1"),
     ("filgrastim_effect", "1"),
     ("rbc", "10^12/L"),
+    ("platelet_transfusion", "1"),  # 1 on a morning when platelets were transfused
+    ("rbc_transfusion", "1"),  # 1 on a morning when red cells were transfused
+    ("filgrastim_dose", "ug/kg"),  # filgrastim given that morning by an "until" rule
 )
 OBSERVABLE_NAMES = tuple(n for n, _ in OBSERVABLES)
 OBSERVABLE_UNITS = dict(OBSERVABLES)
@@ -65,6 +68,9 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_TPO,
     O_FILG,
     O_RBC,
+    O_PLT_TRANSFUSION,
+    O_RBC_TRANSFUSION,
+    O_FILG_DOSE,
 ) = range(N_OBSERVABLES)
 
 _PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.GP, L.EP, L.MKP, L.LP)
@@ -152,3 +158,6 @@ def observe(y, c, cm, active, out):
     out[O_EPO] = (1.0 + c[K.K_K_EPO] * c[K.K_HB_STAR]) / (1.0 + c[K.K_K_EPO] * hb)
     out[O_TPO] = (1.0 + c[K.K_K_TPO] * c[K.K_PLT_STAR]) / (1.0 + c[K.K_K_TPO] * plt)
     out[O_FILG] = filgrastim_effect(y, c)
+    out[O_PLT_TRANSFUSION] = 0.0
+    out[O_RBC_TRANSFUSION] = 0.0
+    out[O_FILG_DOSE] = 0.0

@@ -1,0 +1,109 @@
+"""Compile scenarios into an engine :class:`~marrowsim.engine.problem.Problem`.
+
+Units are already canonical in a validated scenario; here text and covariates become arrays:
+constants derived from parameters and the patient, the initial state, events and morning rules.
+Later stories (conditioning, graft, disease, editing) add their events through ``EVENT_BUILDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from marrowsim.engine.events import EV_SCALE_CELLS
+from marrowsim.engine.problem import Problem, pack_events, pack_rules
+from marrowsim.errors import InputError
+from marrowsim.model import layout as L
+from marrowsim.model.steady_state import default_class_modifiers, derive_constants, steady_state
+from marrowsim.parameters import ParameterSet
+from marrowsim.scenario import Scenario
+
+Event = tuple[float, int, float, float, float, float]
+Rule = tuple[int, float, float, float, float]
+# (scenario, parameter values of that patient) -> (events, rules)
+EventBuilder = Callable[[Scenario, Mapping[str, float]], tuple[list[Event], list[Rule]]]
+EVENT_BUILDERS: list[EventBuilder] = []
+
+
+def perturbation_events(scenario: Scenario, values: Mapping[str, float]) -> tuple[list, list]:
+    """Instantaneous cell losses listed in ``[[perturbations]]``."""
+    events: list[Event] = []
+    for p in scenario.perturbations:
+        k = -1 if p.clone_class == "all" else L.CLASS_NAMES.index(p.clone_class)
+        j = -1 if p.compartment == "all" else L.COMPARTMENT_NAMES.index(p.compartment)
+        events.append((float(p.day), EV_SCALE_CELLS, k, j, p.surviving_fraction, 0.0))
+    return events, []
+
+
+EVENT_BUILDERS.append(perturbation_events)
+
+
+def patient_heights(scenarios: Sequence[Scenario], parameters: ParameterSet) -> np.ndarray:
+    """Height of each patient in cm (a default by sex when the scenario gives none)."""
+    return np.array(
+        [
+            s.patient.height_cm
+            if s.patient.height_cm is not None
+            else parameters.value(f"default_height_{s.patient.sex}_cm")
+            for s in scenarios
+        ]
+    )
+
+
+def compile_problem(
+    scenarios: Sequence[Scenario],
+    parameters: ParameterSet,
+    values: Mapping[str, np.ndarray] | None = None,
+) -> Problem:
+    """Build one batch. ``values`` overrides parameter values per patient (arrays of length P)."""
+    if not scenarios:
+        raise InputError("no scenarios to compile")
+    first, days = scenarios[0].first_day, scenarios[0].days
+    if any(s.first_day != first or s.days != days for s in scenarios):
+        raise InputError("all patients of a batch must share start_day and days")
+    n = len(scenarios)
+    merged: dict[str, np.ndarray] = {k: np.full(n, p.value) for k, p in parameters.items()}
+    for name, arr in (values or {}).items():
+        parameters[name]  # unknown names raise UnknownNameError with a suggestion
+        arr = np.asarray(arr, dtype=float)
+        if arr.shape not in ((), (n,)):
+            raise InputError(f"parameter {name!r}: expected {n} values, got shape {arr.shape}")
+        merged[name] = np.broadcast_to(arr, (n,)).copy()
+
+    weight = np.array([s.patient.weight_kg for s in scenarios])
+    male = np.array([s.patient.sex == "male" for s in scenarios])
+    constants = derive_constants(merged, weight, patient_heights(scenarios, parameters), male)
+    y0 = steady_state(constants)
+    class_mods = default_class_modifiers(n)
+    active = np.zeros((n, L.N_CLASSES), dtype=bool)
+    active[:, L.HOST] = True
+    per_state = np.maximum(y0[:, : L.N_COMPARTMENTS], 1.0)
+    scale = np.concatenate([np.tile(per_state, (1, L.N_CLASSES)), np.ones((n, L.N_AUX))], axis=1)
+
+    all_events, all_rules = [], []
+    for i, s in enumerate(scenarios):
+        pv = {k: float(v[i]) for k, v in merged.items()}
+        evs: list[Event] = []
+        rules: list[Rule] = []
+        for builder in EVENT_BUILDERS:
+            e, r = builder(s, pv)
+            evs += e
+            rules += r
+        all_events.append(evs)
+        all_rules.append(rules)
+    events, n_events = pack_events(all_events)
+    rules_arr, n_rules = pack_rules(all_rules)
+    return Problem(
+        y0=y0,
+        constants=constants,
+        class_modifiers=class_mods,
+        active=active,
+        scale=scale,
+        t_start=first,
+        n_days=days - first if first < 0 else days,
+        events=events,
+        n_events=n_events,
+        rules=rules_arr,
+        n_rules=n_rules,
+    )
