@@ -232,7 +232,10 @@ def response_median(diagnosis: str, ps: ParameterSet) -> float:
         return 1.0
     if cls in ("sickle_cell_disease", "beta_thalassemia"):
         return ps.value("mobilization_response_median_hemoglobinopathy")
-    return ps.value(f"mobilization_response_median_{cls}")
+    myeloma = ps.value("mobilization_response_median_myeloma")
+    if cls == "lymphoma":
+        return myeloma * ps.value("mobilization_response_lymphoma_to_myeloma")
+    return myeloma
 
 
 def simulate_collection(

@@ -45,6 +45,7 @@ DIAGNOSES: dict[str, str] = {
     "non_hodgkin_lymphoma": "lymphoma",
     "hodgkin_lymphoma": "lymphoma",
     "sickle_cell_disease": "sickle_cell_disease",
+    "sickle_cell": "sickle_cell_disease",
     "scd": "sickle_cell_disease",
     "beta_thalassemia": "beta_thalassemia",
     "thalassemia": "beta_thalassemia",
@@ -170,7 +171,7 @@ def compile_schedule(
             "sickle_cell_disease"
         ):
             raise ScenarioError(f"{EXA_CEL_SCD_WARNING}; got {line!r}")
-        per_kg = step.dose / patient.weight_kg if step.unit in ("ug", "mg") else step.dose
+        per_kg = _per_kg(step.drug, step.dose, step.unit, patient.weight_kg)
         for d in days:
             for k in range(times):
                 hour = hours[step.drug] + k * 24.0 / times
@@ -200,3 +201,12 @@ def compile_schedule(
         first_day=min(first_dose_day, days[0]),
         last_day=days[-1],
     )
+
+
+def _per_kg(drug: str, dose: float, unit: str, weight_kg: float) -> float:
+    """Dose in the model's unit: µg/kg for filgrastim, mg/kg for plerixafor (flat mg ÷ kg)."""
+    if unit == "mg":
+        dose, unit = dose / weight_kg, "mg/kg"
+    if drug == "Filgrastim" and unit == "mg/kg":
+        return dose * 1000.0
+    return dose
