@@ -9,7 +9,6 @@ _numba_cache.configure()
 
 from marrowsim.errors import InputError, MarrowsimError  # noqa: E402
 from marrowsim.parameters import ParameterSet, default_parameters  # noqa: E402
-
 from marrowsim.scenario import Scenario, load_scenario  # noqa: E402
 from marrowsim.simulation import Simulation  # noqa: E402
 from marrowsim.solution import Solution  # noqa: E402

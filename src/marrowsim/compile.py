@@ -36,7 +36,14 @@ def perturbation_events(scenario: Scenario, values: Mapping[str, float]) -> tupl
     return events, []
 
 
+def _transplant(scenario: Scenario, values: Mapping[str, float]) -> tuple[list, list]:
+    from marrowsim.model.transplant import transplant_events
+
+    return transplant_events(scenario, values)
+
+
 EVENT_BUILDERS.append(perturbation_events)
+EVENT_BUILDERS.append(_transplant)
 
 
 def patient_heights(scenarios: Sequence[Scenario], parameters: ParameterSet) -> np.ndarray:
@@ -92,6 +99,11 @@ def compile_problem(
             rules += r
         all_events.append(evs)
         all_rules.append(rules)
+        if s.donor is not None:
+            from marrowsim.model.constants import K_K_GVH, K_K_HVG
+            from marrowsim.model.transplant import alloimmunity_rates
+
+            constants[i, K_K_HVG], constants[i, K_K_GVH] = alloimmunity_rates(s, pv)
     events, n_events = pack_events(all_events)
     rules_arr, n_rules = pack_rules(all_rules)
     return Problem(

@@ -68,7 +68,8 @@ def platelet_engraftment_day(
     days: np.ndarray, platelets: np.ndarray, transfused: np.ndarray
 ) -> int | None:
     """First of 3 consecutive days with platelets >= 20 after the nadir, with no platelet
-    transfusion in the preceding 7 days nor during the 3 days; ``None`` if never or no nadir < 20."""
+    transfusion in the preceding 7 days nor during the 3 days; ``None`` if never or no nadir < 20.
+    """
     keep = days >= 0
     d, v, t = days[keep], platelets[keep], transfused[keep] > 0
     if len(v) == 0 or (np.nanmin(v) >= PLATELET_ENGRAFTMENT and not t.any()):

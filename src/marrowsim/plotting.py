@@ -50,10 +50,8 @@ def plot_solution(solution, path: str | Path | None = None, *, show_lineages: bo
     ax.semilogy(days, np.maximum(solution["hsc"], 1.0), color="k", label="HSC (all)")
     if show_lineages:
         for name, label in (("hsc_host", "host"), ("hsc_donor", "donor"), ("hsc_edited", "edited")):
-            if (
-                np.any(solution[name] > 0)
-                and name != "hsc_host"
-                or np.any(solution["hsc_donor"] > 0)
+            if (np.any(solution[name] > 0) and name != "hsc_host") or np.any(
+                solution["hsc_donor"] > 0
             ):
                 ax.semilogy(days, np.maximum(solution[name], 1.0), lw=0.8, label=f"HSC {label}")
     ax.set_ylabel("cells")

@@ -1,7 +1,8 @@
 """Scenarios: a TOML file (or mapping) describing one patient, validated with clear errors.
 
 Built-in scenarios ship in ``marrowsim/scenarios/*.toml`` and can be named anywhere a path is
-accepted. Validation errors are one line: where, what was wrong, the value received, what is allowed.
+accepted. Validation errors are one line: where, what was wrong, the value received, what is
+allowed.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from marrowsim.clinical.collection_spec import MobilizationSpec
+from marrowsim.clinical.transplant_spec import Conditioning, Donor, Graft, ProtocolSection
 from marrowsim.errors import ScenarioError, UnknownNameError, did_you_mean
-from marrowsim.units import to_canonical
 
 DIAGNOSES = (
     "healthy",
@@ -84,7 +92,10 @@ COMPARTMENT_TARGETS = ("all",)  # plus every compartment name (checked at compil
 
 
 class Perturbation(_Strict):
-    """An instantaneous loss of cells: e.g. ``{ day = 10, compartment = "hsc", surviving_fraction = 0.5 }``."""
+    """An instantaneous loss of cells.
+
+    Example: ``{ day = 10, compartment = "hsc", surviving_fraction = 0.5 }``.
+    """
 
     day: float
     compartment: str = "all"
@@ -121,11 +132,35 @@ class Scenario(_Strict):
     patient: Patient
     perturbations: tuple[Perturbation, ...] = ()
     mobilization: MobilizationSpec | None = None
+    donor: Donor | None = None
+    graft: Graft | None = None
+    conditioning: Conditioning | None = None
+    protocol: ProtocolSection | None = None
+
+    @model_validator(mode="after")
+    def _transplant_consistent(self) -> Scenario:
+        if self.graft is not None and self.donor is None:
+            raise ValueError("a [graft] needs a [donor] section (relation = ...)")
+        if self.graft is not None and self.donor is not None:
+            cord = self.graft.source == "cord_blood"
+            if cord != (self.donor.relation == "cord"):
+                raise ValueError(
+                    f"graft source {self.graft.source!r} does not fit donor relation "
+                    f'{self.donor.relation!r} (cord grafts have relation = "cord")'
+                )
+        return self
 
     @property
     def first_day(self) -> int:
-        """The first simulated day (before conditioning when there is any)."""
-        return self.start_day if self.start_day is not None else 0
+        """The first simulated day: ``start_day``, else one day before the earliest step."""
+        if self.start_day is not None:
+            return self.start_day
+        days = [0]
+        for section in (self.conditioning, self.protocol):
+            if section is not None:
+                for step in section.protocol().steps:
+                    days += list(getattr(step, "days", ()) or [getattr(step, "day", 0)])
+        return min(min(days) - 1, 0) if min(days) < 0 else 0
 
     def with_overrides(self, **changes: Any) -> Scenario:
         """A validated copy with top-level fields replaced (``days``, ``seed`` …)."""

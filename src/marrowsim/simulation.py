@@ -1,4 +1,4 @@
-"""``Simulation``: the one stateful orchestrator that compiles a scenario, runs it, labels the result."""
+"""``Simulation``: the one stateful orchestrator that compiles a scenario, runs it, labels it."""
 
 from __future__ import annotations
 
@@ -60,6 +60,8 @@ class Simulation:
                 "transfusions_rbc": int(result.rule_state[0, 1]),
                 "weight_kg": self.scenario.patient.weight_kg,
                 "diagnosis": self.scenario.patient.diagnosis,
+                "graft_source": self.scenario.graft.source if self.scenario.graft else None,
+                "donor_relation": self.scenario.donor.relation if self.scenario.donor else None,
             },
         )
         return self.solution

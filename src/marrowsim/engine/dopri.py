@@ -5,8 +5,9 @@ morning: at every integer day the morning counts are recorded, the day's rules a
 (transfusions, growth factor "until" rules) and the day's scheduled events are applied; events at
 fractional times (a second TBI fraction) split the day. Step size control is the standard PI
 controller (Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.4) on a mixed error norm
-``|err_i| / (atol * scale_i + rtol * max(|y_i|, |y_new_i|))`` with ``scale_i`` the physiological size
-of state ``i`` (its healthy steady state), so that one ``atol`` means the same for HSCs and red cells.
+``|err_i| / (atol * scale_i + rtol * max(|y_i|, |y_new_i|))`` with ``scale_i`` the physiological
+size of state ``i`` (its healthy steady state), so that one ``atol`` means the same for HSCs and
+red cells.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def solve_batch(
                 break
             while True:
                 while e < ne and abs(events[p, e, 0] - t) < 1e-9:
-                    apply_event(events[p, e], y, c, active)
+                    apply_event(events[p, e], y, c, cm, active)
                     e += 1
                 t_next = float(day + 1)
                 if e < ne and events[p, e, 0] < t_next - 1e-9:

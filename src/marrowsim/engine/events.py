@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 from marrowsim.model.observables import (
     O_ANC,
@@ -25,7 +26,8 @@ EV_ADD_CELLS = 1  # a0 = class, a1 = compartment, a2 = cells per kg
 EV_SCALE_CELLS = 2  # a0 = class (-1 all), a1 = compartment (-1 all), a2 = surviving fraction
 EV_MOVE_CELLS = 3  # a0 = from class, a1 = to class, a2 = compartment (-1 all)
 EV_ADD_AUX = 4  # a0 = aux index, a1 = amount
-EV_RADIATION = 5  # a0 = dose (Gy); survival per compartment from the radiation model
+EV_RADIATION = 5  # a0 = dose (Gy) of one fraction: linear-quadratic survival by compartment group
+EV_DRUG = 6  # a0 = drug code (constants.DRUGS), a1 = dose in that drug's canonical unit
 
 # --- rule kinds ----------------------------------------------------------------------------
 RULE_TRANSFUSE_PLATELETS = 1  # a0 = threshold 10^9/L, a1 = platelets per kg per transfusion
@@ -40,13 +42,40 @@ RS_PLT_TRANSFUSIONS, RS_RBC_TRANSFUSIONS, RS_FILG_STREAK, RS_FILG_DONE = range(N
 
 
 @njit(cache=True)
-def radiation_survival(dose, compartment, c):
-    """Surviving fraction of a compartment after one fraction of ``dose`` Gy (placeholder: none)."""
-    return 1.0
+def compartment_group(j):
+    """Compartment group for cell kill: 0 HSC, 1 cycling progenitors, 2 lymphocytes, -1 spared."""
+    if j == L.HSC:
+        return K.GROUP_HSC
+    if j == L.MPP1 or j == L.MPP2 or j == L.MPP3 or j == L.GP or j == L.EP:
+        return K.GROUP_PROGENITORS
+    if j == L.MKP or j == L.LP:
+        return K.GROUP_PROGENITORS
+    if j == L.LYM:
+        return K.GROUP_LYMPHOCYTES
+    return -1
 
 
 @njit(cache=True)
-def apply_event(ev, y, c, active):
+def radiation_survival(dose, group, c, radiosensitivity):
+    """Linear-quadratic surviving fraction exp(-(alpha d + beta d^2)) of one fraction."""
+    if group < 0:
+        return 1.0
+    alpha = c[K.K_RAD_ALPHA_HSC + 2 * group]
+    beta = c[K.K_RAD_BETA_HSC + 2 * group]
+    return np.exp(-radiosensitivity * (alpha * dose + beta * dose * dose))
+
+
+@njit(cache=True)
+def drug_survival(drug, dose, group, c, sensitivity):
+    """Surviving fraction 10^(-log_kill * dose) of one dose of a conditioning drug."""
+    if group < 0:
+        return 1.0
+    lk = c[K.K_LOG_KILL + len(K.GROUPS) * drug + group]
+    return 10.0 ** (-sensitivity * lk * dose)
+
+
+@njit(cache=True)
+def apply_event(ev, y, c, cm, active):
     """Apply one event row (without its time) to the state of one patient."""
     kind = int(ev[1])
     if kind == EV_ADD_CELLS:
@@ -72,10 +101,17 @@ def apply_event(ev, y, c, active):
         active[k_to] = True
     elif kind == EV_ADD_AUX:
         y[L.N_CELL_STATES + int(ev[2])] += ev[3]
-    elif kind == EV_RADIATION:
+    elif kind in (EV_RADIATION, EV_DRUG):
         for k in range(L.N_CLASSES):
+            if not active[k]:
+                continue
             for j in range(L.N_COMPARTMENTS):
-                y[k * L.N_COMPARTMENTS + j] *= radiation_survival(ev[2], j, c)
+                g = compartment_group(j)
+                if kind == EV_RADIATION:
+                    f = radiation_survival(ev[2], g, c, cm[k, K.CM_RADIOSENSITIVITY])
+                else:
+                    f = drug_survival(int(ev[2]), ev[3], g, c, cm[k, K.CM_DRUG_SENSITIVITY])
+                y[k * L.N_COMPARTMENTS + j] *= f
 
 
 @njit(cache=True)

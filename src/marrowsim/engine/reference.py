@@ -1,7 +1,8 @@
 """Reference path: the same right-hand side, events and rules integrated with SciPy's ``solve_ivp``.
 
 Used in tests (the batched engine must match it) and as the baseline of ``make bench``; never the
-production path. It loops over patients in Python, integrating piecewise between the same breakpoints.
+production path. It loops over patients in Python, integrating piecewise between the same
+breakpoints.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _solve_one(problem, p, method, rtol, atol, obs, final, rule_state) -> int:
             break
         while True:
             while e < ne and abs(events[e, 0] - t) < 1e-9:
-                apply_event(events[e], y, c, active)
+                apply_event(events[e], y, c, cm, active)
                 e += 1
             t_next = float(day + 1)
             if e < ne and events[e, 0] < t_next - 1e-9:

@@ -54,7 +54,25 @@ CONSTANT_NAMES = (
     "filg_ec50",
     "filg_emax_self_renewal",
     "filg_emax_transit",
+    # alloimmunity (set per patient by the transplant compiler; zero = none)
+    "k_hvg",  # host-versus-graft kill rate at normal host lymphocytes, 1/d
+    "k_gvh",  # graft-versus-host(-leukemia) kill rate at normal donor lymphocytes, 1/d
+    "atg_ke",
+    "atg_kill",
+    # radiation, linear-quadratic by compartment group (hsc, progenitors, lymphocytes)
+    "rad_alpha_hsc",
+    "rad_beta_hsc",
+    "rad_alpha_progenitors",
+    "rad_beta_progenitors",
+    "rad_alpha_lymphocytes",
+    "rad_beta_lymphocytes",
 )
+# log10 kill per unit dose, by drug and compartment group (drug codes in DRUGS)
+DRUGS = ("busulfan", "cyclophosphamide", "fludarabine", "melphalan", "beam", "other_alkylator")
+GROUPS = ("hsc", "progenitors", "lymphocytes")
+DRUG_BUSULFAN, DRUG_CY, DRUG_FLU, DRUG_MEL, DRUG_BEAM, DRUG_OTHER = range(len(DRUGS))
+GROUP_HSC, GROUP_PROGENITORS, GROUP_LYMPHOCYTES = range(len(GROUPS))
+CONSTANT_NAMES = CONSTANT_NAMES + tuple(f"lk_{d}_{g}" for d in DRUGS for g in GROUPS)
 N_CONSTANTS = len(CONSTANT_NAMES)
 C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
 (
@@ -103,7 +121,20 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_FILG_EC50,
     K_FILG_EMAX_SR,
     K_FILG_EMAX_TR,
-) = range(N_CONSTANTS)
+    K_K_HVG,
+    K_K_GVH,
+    K_ATG_KE,
+    K_ATG_KILL,
+    K_RAD_ALPHA_HSC,
+    K_RAD_BETA_HSC,
+    K_RAD_ALPHA_PROG,
+    K_RAD_BETA_PROG,
+    K_RAD_ALPHA_LYM,
+    K_RAD_BETA_LYM,
+) = range(N_CONSTANTS - len(DRUGS) * len(GROUPS))
+K_LOG_KILL = N_CONSTANTS - len(DRUGS) * len(
+    GROUPS
+)  # lk[drug, group] at K_LOG_KILL + 3*drug + group
 
 # --- per-class modifiers (multiplicative, 1 = like a normal host cell) -----------------------
 CLASS_MODIFIER_NAMES = (
@@ -111,6 +142,17 @@ CLASS_MODIFIER_NAMES = (
     "rbc_lifespan",  # multiplies the red-cell lifespan (sickle cells ~0.1)
     "mch",  # multiplies haemoglobin per red cell
     "differentiation",  # 1 = normal maturation; 0 = blasts that do not mature
+    "drug_sensitivity",  # multiplies log-kill of chemotherapy
+    "radiosensitivity",  # multiplies the linear-quadratic exponent
+    "immune_target",  # 1 = seen by alloreactive T cells of the other side; 0 = not
 )
 N_CLASS_MODIFIERS = len(CLASS_MODIFIER_NAMES)
-CM_HSC_FITNESS, CM_RBC_LIFESPAN, CM_MCH, CM_DIFFERENTIATION = range(N_CLASS_MODIFIERS)
+(
+    CM_HSC_FITNESS,
+    CM_RBC_LIFESPAN,
+    CM_MCH,
+    CM_DIFFERENTIATION,
+    CM_DRUG_SENSITIVITY,
+    CM_RADIOSENSITIVITY,
+    CM_IMMUNE_TARGET,
+) = range(N_CLASS_MODIFIERS)

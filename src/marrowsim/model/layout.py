@@ -1,7 +1,8 @@
 """State layout: clone classes × compartments, plus auxiliary states; named indices.
 
 The state of one patient is a flat vector: ``N_CLASSES * N_COMPARTMENTS`` cell counts (cells per kg
-of body weight) followed by ``N_AUX`` auxiliary states (drug amounts, cytokine PK, immune effectors).
+of body weight) followed by ``N_AUX`` auxiliary states (drug amounts, cytokine PK, immune
+effectors).
 Index constants are module-level integers so that numba compiles them as constants.
 """
 

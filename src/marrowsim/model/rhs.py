@@ -9,8 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from marrowsim.model import layout as L
 from marrowsim.model import constants as K
+from marrowsim.model import layout as L
+
+# compartments attacked by alloreactive T cells: stem, progenitor and lymphoid cells
+_IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.GP, L.EP, L.MKP, L.LP, L.LYM)
 
 
 @njit(cache=True)
@@ -131,8 +134,32 @@ def rhs(t, y, c, cm, active, dy):
         dy[o + L.LP] = (2.0 * a_lp - 1.0) * p_lp * lp + c[K.K_F_LP] * mpp_out
         dy[o + L.LYM] = 2.0 * (1.0 - a_lp) * p_lp * lp - c[K.K_D_LYM] * y[o + L.LYM]
 
-    # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
+    # --- alloimmunity: host T cells reject donor cells, donor T cells attack host and leukemia --
     a0 = L.N_CELL_STATES
+    lym_star = c[K.K_ALC_STAR] * c[K.K_BV] * 1e9
+    e_hvg = c[K.K_K_HVG] * y[L.HOST * L.N_COMPARTMENTS + L.LYM] / lym_star
+    donor_lym = y[L.DONOR * L.N_COMPARTMENTS + L.LYM] + y[L.DONOR2 * L.N_COMPARTMENTS + L.LYM]
+    e_gvh = c[K.K_K_GVH] * donor_lym / lym_star
+    atg = y[a0 + L.AUX_ATG]
+    e_atg = c[K.K_ATG_KILL] * atg
+    for k in range(L.N_CLASSES):
+        if not active[k]:
+            continue
+        o = k * L.N_COMPARTMENTS
+        if k == L.DONOR or k == L.DONOR2:
+            e = e_hvg * cm[k, K.CM_IMMUNE_TARGET]
+        elif k == L.HOST or k == L.MALIGNANT:
+            e = e_gvh * cm[k, K.CM_IMMUNE_TARGET]
+        else:
+            e = 0.0
+        if e > 0.0:
+            for j in _IMMUNE_TARGETS:
+                dy[o + j] -= e * y[o + j]
+        if e_atg > 0.0:
+            dy[o + L.LYM] -= e_atg * y[o + L.LYM]
+    dy[a0 + L.AUX_ATG] = -c[K.K_ATG_KE] * atg
+
+    # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
     dy[a0 + L.AUX_FILG_DEPOT] = -c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT]
     dy[a0 + L.AUX_FILG_CENTRAL] = (
         c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT] - c[K.K_FILG_KE] * y[a0 + L.AUX_FILG_CENTRAL]

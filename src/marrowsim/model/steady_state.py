@@ -1,10 +1,10 @@
 """Derive the model's rate constants from cited parameters and steady-state balance.
 
-The healthy steady state is the anchor (as Friberg's ``Circ0``): cited steady-state counts, lifespans,
-transit times and division rates are primary parameters; the self-renewal fractions at steady state,
-the feedback constants and the lineage split of multipotent output follow from mass balance, so that a
-healthy patient sits exactly at a steady state with counts inside the reference ranges. The equations
-are in ``docs/model.md``.
+The healthy steady state is the anchor (as Friberg's ``Circ0``): cited steady-state counts,
+lifespans, transit times and division rates are primary parameters; the self-renewal fractions at
+steady state, the feedback constants and the lineage split of multipotent output follow from mass
+balance, so that a healthy patient sits exactly at a steady state with counts inside the reference
+ranges. The equations are in ``docs/model.md``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from marrowsim.errors import InputError
 from marrowsim.model import layout as L
-from marrowsim.model.constants import N_CLASS_MODIFIERS, N_CONSTANTS, C
+from marrowsim.model.constants import DRUGS, GROUPS, N_CLASS_MODIFIERS, N_CONSTANTS, C
 from marrowsim.units import total_blood_volume_l
 
 REFERENCE_WEIGHT_KG = 70.0
@@ -156,6 +156,17 @@ def derive_constants(
     ):
         if name in v:
             put(const, v[name])
+
+    # --- conditioning: radiation (linear-quadratic) and drug log-kill by compartment group -----
+    for group in GROUPS:
+        put(f"rad_alpha_{group}", v[f"radiation_alpha_{group}"])
+        put(f"rad_beta_{group}", v[f"radiation_beta_{group}"])
+        for drug in DRUGS:
+            name = f"{drug}_log_kill_{group}"
+            if name in v:
+                put(f"lk_{drug}_{group}", v[name])
+    put("atg_ke", v["atg_elimination_rate"])
+    put("atg_kill", v["atg_lymphocyte_kill_rate"])
 
     _check(out, influx_gp, a_gp, a_ep, a_mkp, a_lp, v)
     return out

@@ -1,0 +1,226 @@
+"""Compile the transplant course of a scenario: conditioning, graft infusion, protocol, immunity.
+
+Conditioning drugs and irradiation act as instantaneous fractional kills at the time of each dose
+(the conditioning drugs' half-lives are hours: busulfan ~2.5 h, melphalan ~1.5 h); anti-thymocyte
+globulin persists for weeks and is a pharmacokinetic state. The graft is split into compartments by
+its cited composition; alloreactivity in both directions scales with surviving host lymphocytes,
+donor T cells, HLA disparity and GVHD prophylaxis. Equations and sources: docs/model.md,
+docs/transplant.md.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+from marrowsim.engine.events import (
+    EV_ADD_AUX,
+    EV_ADD_CELLS,
+    EV_DRUG,
+    EV_RADIATION,
+    RULE_FILGRASTIM_UNTIL,
+    RULE_TRANSFUSE_PLATELETS,
+    RULE_TRANSFUSE_RBC,
+)
+from marrowsim.errors import InputError
+from marrowsim.model import constants as K
+from marrowsim.model import layout as L
+from marrowsim.units import body_surface_area_m2
+
+# protocol drug name -> (model drug code, canonical unit of its log-kill)
+CONDITIONING_DRUGS = {
+    "Busulfan": (K.DRUG_BUSULFAN, "mg/kg"),
+    "Cyclophosphamide": (K.DRUG_CY, "mg/kg"),
+    "Fludarabine": (K.DRUG_FLU, "mg/m^2"),
+    "Melphalan": (K.DRUG_MEL, "mg/m^2"),
+    "Carmustine": (K.DRUG_BEAM, "mg/m^2"),
+    "Etoposide": (K.DRUG_BEAM, "mg/m^2"),
+    "Cytarabine": (K.DRUG_BEAM, "mg/m^2"),
+    "Thiotepa": (K.DRUG_OTHER, "mg/kg"),
+    "Treosulfan": (K.DRUG_OTHER, "mg/kg"),
+}
+ATG_POTENCY = {"ATG": 1.0, "hATG": None}  # horse ATG potency is a parameter
+# Immunosuppressants and other drugs that are accepted in a protocol but whose effect is lumped into
+# `immunosuppression_factor` (GVHD prophylaxis) or not modelled; they are listed in the metadata.
+LUMPED_DRUGS = {"Cyclosporine", "Tacrolimus", "Methotrexate", "Mycophenolate", "Sirolimus"}
+DEFAULT_RULES = ("Transfuse platelets when PLT < 10 10^9/L", "Transfuse RBC when Hb < 7 g/dL")
+
+
+def _dose_in(unit: str, dose: float, given: str, weight: float, bsa: float) -> float:
+    """Convert a dose between mg/kg, mg/m^2 and flat mg for one patient."""
+    if given == unit:
+        return dose
+    mg = {"mg/kg": dose * weight, "mg/m^2": dose * bsa, "mg": dose}.get(given)
+    if mg is None:
+        raise InputError(f"cannot convert a dose in {given!r} to {unit!r}")
+    return {"mg/kg": mg / weight, "mg/m^2": mg / bsa, "mg": mg}[unit]
+
+
+def _times(days: tuple[int, ...], per_day: int) -> list[float]:
+    return [d + i / per_day for d in days for i in range(per_day)]
+
+
+def donor_class(scenario) -> int:
+    return L.HOST if scenario.donor.relation == "autologous" else L.DONOR
+
+
+def graft_cells(scenario, v: Mapping[str, float]) -> list[tuple[int, int, float]]:
+    """(class, compartment, cells per kg) infused, after viability and homing."""
+    g = scenario.graft
+    klass = donor_class(scenario)
+    source = {"peripheral_blood": "pbsc", "bone_marrow": "marrow", "cord_blood": "cord"}[g.source]
+    if g.source == "cord_blood" and g.units:
+        parts = [(L.DONOR if i == 0 else L.DONOR2, u.cd34_per_kg) for i, u in enumerate(g.units)]
+    else:
+        if g.cd34_per_kg is None:
+            raise InputError(
+                "graft from_collection needs a [mobilization] section (not yet linked)"
+            )
+        parts = [(klass, g.cd34_per_kg)]
+    viability = v["cryopreserved_viability"] if g.cryopreserved else 1.0
+    lt_hsc_per_cd34 = v[f"src_frequency_{source}"] / v[f"cd34_fraction_of_mnc_{source}"]
+    homing = v["homing_fraction"]
+    cells = []
+    for k, cd34 in parts:
+        homed = cd34 * viability * homing
+        cells += [
+            (k, L.HSC, homed * lt_hsc_per_cd34),
+            (k, L.MPP3, homed * v["graft_fraction_mpp"]),
+            (k, L.GP, homed * v["graft_fraction_cmp"]),
+            (k, L.EP, homed * v["graft_fraction_mep"] * v["graft_mep_erythroid_share"]),
+            (k, L.MKP, homed * v["graft_fraction_mep"] * (1 - v["graft_mep_erythroid_share"])),
+            (k, L.LP, homed * v["graft_fraction_lymphoid_progenitors"]),
+        ]
+    cd3 = g.cd3_per_kg
+    if cd3 is None:
+        cd3 = v[f"cd3_per_kg_{g.source}"]
+    if g.cd34_selected:
+        cd3 *= v["cd34_selection_t_cell_depletion"]
+    t_blood = cd3 * v["lymphocyte_blood_fraction"] / len(parts)
+    cells += [(k, L.LYM, t_blood) for k, _ in parts]
+    return [c for c in cells if c[2] > 0]
+
+
+def alloimmunity_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
+    """(k_hvg, k_gvh) in 1/day for this donor–recipient pair; zero for autologous grafts."""
+    donor = scenario.donor
+    if donor is None or donor.relation == "autologous":
+        return 0.0, 0.0
+    gvh_mm = hvg_mm = 0
+    if donor.hla_match is not None:
+        from marrowsim.clinical.hla import parse_grade
+
+        matched, total = parse_grade(donor.hla_match)
+        gvh_mm = hvg_mm = round((total - matched) * 8 / total)
+    elif donor.hla is not None and scenario.patient.hla is not None:
+        from marrowsim.clinical.hla import load_reference, match
+
+        result = match(scenario.patient.hla, donor.hla, load_reference())
+        gvh_mm, hvg_mm = result.gvh_mismatches_8, result.hvg_mismatches_8
+    elif donor.relation == "haploidentical":
+        gvh_mm = hvg_mm = 4
+    base = v["unrelated_donor_immunity_factor"] if donor.relation == "unrelated" else 1.0
+    w = v["hla_mismatch_immunity_factor"]
+    suppression = v["immunosuppression_factor"]
+    cord = v["cord_t_cell_alloreactivity"] if donor.relation == "cord" else 1.0
+    k_hvg = v["host_versus_graft_rate"] * base * (1 + w * hvg_mm) * suppression
+    k_gvh = v["graft_versus_host_rate"] * base * (1 + w * gvh_mm) * suppression * cord
+    return k_hvg, k_gvh
+
+
+def transplant_events(scenario, v: Mapping[str, float]):
+    """Events and morning rules of the conditioning, infusion and post-transplant protocol."""
+    events: list[tuple] = []
+    rules: list[tuple] = []
+    unmodelled: list[str] = []
+    if scenario.conditioning is None and scenario.protocol is None and scenario.graft is None:
+        return events, rules
+    from marrowsim.protocol import (
+        DrugDose,
+        GrowthFactor,
+        Infusion,
+        Irradiation,
+        Protocol,
+        TransfusionRule,
+    )
+
+    p = scenario.patient
+    height = p.height_cm if p.height_cm is not None else v[f"default_height_{p.sex}_cm"]
+    bsa = body_surface_area_m2(p.weight_kg, height)
+    steps = []
+    if scenario.conditioning is not None:
+        steps += list(scenario.conditioning.protocol().steps)
+    if scenario.protocol is not None:
+        steps += list(scenario.protocol.protocol().steps)
+    if scenario.graft is not None and not any(isinstance(s, TransfusionRule) for s in steps):
+        steps += list(Protocol.from_lines(list(DEFAULT_RULES)).steps)
+    infusion_day = None
+    for step in steps:
+        if isinstance(step, Infusion):
+            infusion_day = step.day
+        elif isinstance(step, Irradiation):
+            for t in _times(step.days, step.fractions_per_day):
+                events.append((t, EV_RADIATION, step.dose_gy, 0, 0, 0))
+        elif isinstance(step, DrugDose) and step.drug in CONDITIONING_DRUGS:
+            code, unit = CONDITIONING_DRUGS[step.drug]
+            dose = _dose_in(unit, step.dose, step.unit, p.weight_kg, bsa)
+            for t in _times(step.days, step.times_per_day):
+                events.append((t, EV_DRUG, code, dose, 0, 0))
+        elif isinstance(step, DrugDose) and step.drug in ("ATG", "hATG"):
+            potency = 1.0 if step.drug == "ATG" else v["horse_atg_potency"]
+            dose = _dose_in("mg/kg", step.dose, step.unit, p.weight_kg, bsa) * potency
+            for t in _times(step.days, step.times_per_day):
+                events.append((t, EV_ADD_AUX, L.AUX_ATG, dose, 0, 0))
+        elif isinstance(step, DrugDose) and step.drug == "Filgrastim":
+            dose = (
+                _dose_in("ug/kg", step.dose, step.unit, p.weight_kg, bsa)
+                if step.unit != "ug/kg"
+                else step.dose
+            )
+            for t in _times(step.days, step.times_per_day):
+                events.append((t, EV_ADD_AUX, L.AUX_FILG_DEPOT, dose, 0, 0))
+        elif isinstance(step, GrowthFactor) and step.drug == "Filgrastim":
+            if isinstance(step.stop, int):
+                for day in range(step.start_day, step.stop + 1):
+                    events.append((float(day), EV_ADD_AUX, L.AUX_FILG_DEPOT, step.dose, 0, 0))
+            else:
+                rule = step.stop
+                if rule.analyte != "ANC":
+                    raise InputError(
+                        f"filgrastim stop rule on {rule.analyte} is not modelled (ANC only)"
+                    )
+                rules.append(
+                    (
+                        RULE_FILGRASTIM_UNTIL,
+                        step.start_day,
+                        step.dose,
+                        rule.threshold,
+                        rule.consecutive_days,
+                    )
+                )
+        elif isinstance(step, TransfusionRule):
+            rules.append(_transfusion_rule(step, v, p.weight_kg))
+        else:
+            unmodelled.append(str(step))
+    if scenario.graft is not None:
+        if infusion_day is None:
+            infusion_day = 0
+        for k, j, cells in graft_cells(scenario, v):
+            events.append((float(infusion_day), EV_ADD_CELLS, k, j, cells, 0))
+    if unmodelled:
+        warnings.warn(
+            "protocol steps accepted but not modelled (GVHD prophylaxis is lumped into "
+            f"immunosuppression_factor): {'; '.join(unmodelled)}",
+            stacklevel=2,
+        )
+    return events, rules
+
+
+def _transfusion_rule(step, v: Mapping[str, float], weight: float) -> tuple:
+    if step.product == "platelets":
+        per_kg = v["platelet_transfusion_dose"] * v["platelet_transfusion_recovery"] / weight
+        return (RULE_TRANSFUSE_PLATELETS, step.threshold, per_kg, 0.0, 0.0)
+    # one red-cell unit raises Hb by `rbc_transfusion_hb_increment` in a 70 kg adult (4.8 L blood)
+    grams = v["rbc_transfusion_hb_increment"] * 10.0 * 4.8
+    cells = grams / (v["mean_corpuscular_hemoglobin_pg"] * 1e-12)
+    return (RULE_TRANSFUSE_RBC, step.threshold, cells / weight, 0.0, 0.0)
