@@ -43,12 +43,16 @@ RS_PLT_TRANSFUSIONS, RS_RBC_TRANSFUSIONS, RS_FILG_STREAK, RS_FILG_DONE = range(N
 
 @njit(cache=True)
 def compartment_group(j):
-    """Compartment group for cell kill: 0 HSC, 1 cycling progenitors, 2 lymphocytes, -1 spared."""
+    """Compartment group for cell kill: 0 HSC, 1 cycling progenitors, 2 lymphocytes, -1 spared.
+
+    Megakaryocytes count with the progenitors: they replicate their DNA (endomitosis) while they
+    mature, and platelet production stops within days of myeloablative conditioning.
+    """
     if j == L.HSC:
         return K.GROUP_HSC
-    if j == L.MPP1 or j == L.MPP2 or j == L.MPP3 or j == L.GP or j == L.EP:
+    if j == L.MPP1 or j == L.MPP2 or j == L.MPP3 or j == L.CMP or j == L.GP or j == L.EP:
         return K.GROUP_PROGENITORS
-    if j == L.MKP or j == L.LP:
+    if j == L.MKP or j == L.MKB or j == L.MK or j == L.LP:
         return K.GROUP_PROGENITORS
     if j == L.LYM:
         return K.GROUP_LYMPHOCYTES

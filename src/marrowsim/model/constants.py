@@ -17,43 +17,72 @@ CONSTANT_NAMES = (
     "k_mpp",  # exit rate of each MPP stage, 1/d
     "alpha_mpp",  # amplification per MPP stage
     "kappa_mpp",  # demand-feedback gain on MPP amplification
-    "f_gp",  # lineage split of MPP output
+    "f_lp",  # share of MPP output that enters the lymphoid lineage (the rest enters CMP)
+    "p_cmp",  # division rate of common myeloid progenitors, 1/d
+    "a_cmp_max",
+    "a_cmp_min",
+    "cmp_ec50",  # demand level of half-maximal increase of CMP self-renewal
+    "cmp_star",  # steady-state CMP per kg
+    "cmp_amplification",
+    "demand_eps",  # progenitor demand signal: non-specific share
+    "f_gp",  # split of CMP output into the myeloid lineages
     "f_ep",
     "f_mkp",
-    "f_lp",
+    "cytokine_hill",  # Hill exponent of the self-renewal responses to cytokines
+    # neutrophil lineage and G-CSF (signal relative to the healthy steady state)
     "p_gp",
     "a_gp_max",
-    "k_gcsf",  # G-CSF signal constant, per 10^9/L ANC
-    "k_npm",  # exit rate of each post-mitotic neutrophil stage, 1/d
+    "a_gp_min",  # self-renewal without G-CSF (derived)
+    "gp_ec50",  # G-CSF level (relative) of half-maximal self-renewal effect
+    "gcsf_star_mass",  # G-CSF receptor mass at steady state: blood + weighted marrow neutrophils
+    "gcsf_marrow_weight",
+    "gcsf_eps",  # non-receptor clearance relative to receptor clearance at steady state
+    "npm_gcsf_emax",  # maximal fractional acceleration of post-mitotic maturation
+    "npm_gcsf_ec50",  # G-CSF level of half-maximal acceleration of maturation and division
+    "filgrastim_to_gcsf",  # relative G-CSF level per ug/kg of filgrastim in plasma
+    "k_npm",  # exit rate of each post-mitotic neutrophil stage at steady state, 1/d
     "d_neu",
+    # erythroid lineage and EPO
     "p_ep",
     "a_ep_max",
-    "k_epo",  # EPO signal constant, per g/dL Hb
+    "a_ep_min",
+    "ep_ec50",
+    "ep_star",
+    "epo_eps",
+    "epo_hb_slope",  # ln EPO production per g/dL Hb below the steady state
     "k_retm",
     "k_retb",
     "k_rbc",  # exit rate of each RBC age stage, 1/d
     "mch_pg",
+    # megakaryocyte lineage and TPO
     "p_mkp",
     "a_mkp_max",
-    "k_tpo",  # TPO signal constant, per 10^9/L platelets
+    "a_mkp_min",
+    "mkp_ec50",
+    "tpo_star_mass",  # TPO receptor mass at steady state: platelets + weighted megakaryocytes
+    "tpo_mk_weight",
+    "tpo_eps",
     "k_mk",
     "platelet_burst",
     "k_plt",  # exit rate of each platelet age stage, 1/d
+    # lymphoid lineage and IL-7
     "p_lp",
     "a_lp_max",
-    "k_il7",  # lymphoid signal constant, per 10^9/L lymphocytes
+    "a_lp_min",
+    "lp_ec50",
+    "lym_star",
+    "il7_eps",
     "d_lym",
+    # reference counts
     "anc_star",
     "hb_star",
     "plt_star",
     "alc_star",
     "other_wbc_star",
-    # pharmacology and immunity (filled by the transplant model; zero = inactive)
+    # filgrastim pharmacokinetics
     "filg_ka",
-    "filg_ke",
-    "filg_ec50",
-    "filg_emax_self_renewal",
-    "filg_emax_transit",
+    "filg_ke_linear",  # non-saturable elimination, 1/d
+    "filg_ke_neutrophil",  # receptor-mediated elimination at the steady-state neutrophil mass, 1/d
     # alloimmunity (set per patient by the transplant compiler; zero = none)
     "k_hvg",  # host-versus-graft kill rate at normal host lymphocytes, 1/d
     "k_gvh",  # graft-versus-host(-leukemia) kill rate at normal donor lymphocytes, 1/d
@@ -68,10 +97,19 @@ CONSTANT_NAMES = (
     "rad_beta_lymphocytes",
 )
 # log10 kill per unit dose, by drug and compartment group (drug codes in DRUGS)
-DRUGS = ("busulfan", "cyclophosphamide", "fludarabine", "melphalan", "beam", "other_alkylator")
+DRUGS = (
+    "busulfan",
+    "cyclophosphamide",
+    "fludarabine",
+    "melphalan",
+    "beam",
+    "other_alkylator",
+    "methotrexate",
+)
 GROUPS = ("hsc", "progenitors", "lymphocytes")
-DRUG_BUSULFAN, DRUG_CY, DRUG_FLU, DRUG_MEL, DRUG_BEAM, DRUG_OTHER = range(len(DRUGS))
+DRUG_BUSULFAN, DRUG_CY, DRUG_FLU, DRUG_MEL, DRUG_BEAM, DRUG_OTHER, DRUG_MTX = range(len(DRUGS))
 GROUP_HSC, GROUP_PROGENITORS, GROUP_LYMPHOCYTES = range(len(GROUPS))
+N_NAMED_CONSTANTS = len(CONSTANT_NAMES)
 CONSTANT_NAMES = CONSTANT_NAMES + tuple(f"lk_{d}_{g}" for d in DRUGS for g in GROUPS)
 N_CONSTANTS = len(CONSTANT_NAMES)
 C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
@@ -85,31 +123,57 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_K_MPP,
     K_ALPHA_MPP,
     K_KAPPA_MPP,
+    K_F_LP,
+    K_P_CMP,
+    K_A_CMP_MAX,
+    K_A_CMP_MIN,
+    K_CMP_EC50,
+    K_CMP_STAR,
+    K_CMP_AMPLIFICATION,
+    K_DEMAND_EPS,
     K_F_GP,
     K_F_EP,
     K_F_MKP,
-    K_F_LP,
+    K_CYTOKINE_HILL,
     K_P_GP,
     K_A_GP_MAX,
-    K_K_GCSF,
+    K_A_GP_MIN,
+    K_GP_EC50,
+    K_GCSF_STAR_MASS,
+    K_GCSF_MARROW_WEIGHT,
+    K_GCSF_EPS,
+    K_NPM_GCSF_EMAX,
+    K_NPM_GCSF_EC50,
+    K_FILG_TO_GCSF,
     K_K_NPM,
     K_D_NEU,
     K_P_EP,
     K_A_EP_MAX,
-    K_K_EPO,
+    K_A_EP_MIN,
+    K_EP_EC50,
+    K_EP_STAR,
+    K_EPO_EPS,
+    K_EPO_HB_SLOPE,
     K_K_RETM,
     K_K_RETB,
     K_K_RBC,
     K_MCH,
     K_P_MKP,
     K_A_MKP_MAX,
-    K_K_TPO,
+    K_A_MKP_MIN,
+    K_MKP_EC50,
+    K_TPO_STAR_MASS,
+    K_TPO_MK_WEIGHT,
+    K_TPO_EPS,
     K_K_MK,
     K_BURST,
     K_K_PLT,
     K_P_LP,
     K_A_LP_MAX,
-    K_K_IL7,
+    K_A_LP_MIN,
+    K_LP_EC50,
+    K_LYM_STAR,
+    K_IL7_EPS,
     K_D_LYM,
     K_ANC_STAR,
     K_HB_STAR,
@@ -117,10 +181,8 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_ALC_STAR,
     K_OTHER_WBC_STAR,
     K_FILG_KA,
-    K_FILG_KE,
-    K_FILG_EC50,
-    K_FILG_EMAX_SR,
-    K_FILG_EMAX_TR,
+    K_FILG_KE_LINEAR,
+    K_FILG_KE_NEUTROPHIL,
     K_K_HVG,
     K_K_GVH,
     K_ATG_KE,
@@ -131,10 +193,9 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_RAD_BETA_PROG,
     K_RAD_ALPHA_LYM,
     K_RAD_BETA_LYM,
-) = range(N_CONSTANTS - len(DRUGS) * len(GROUPS))
-K_LOG_KILL = N_CONSTANTS - len(DRUGS) * len(
-    GROUPS
-)  # lk[drug, group] at K_LOG_KILL + 3*drug + group
+) = range(N_NAMED_CONSTANTS)
+# lk[drug, group] sits at K_LOG_KILL + 3 * drug + group
+K_LOG_KILL = N_NAMED_CONSTANTS
 
 # --- per-class modifiers (multiplicative, 1 = like a normal host cell) -----------------------
 CLASS_MODIFIER_NAMES = (

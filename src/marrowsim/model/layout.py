@@ -20,6 +20,7 @@ COMPARTMENT_NAMES = (
     "mpp1",  # short-term HSC / multipotent progenitors: three transit-amplifying stages
     "mpp2",
     "mpp3",
+    "cmp",  # common myeloid progenitors: amplify multipotent output into the myeloid lineages
     "gp",  # granulocyte progenitors + mitotic precursors (myeloblast .. myelocyte)
     "npm1",  # post-mitotic neutrophil maturation stages (metamyelocyte .. band/segmented)
     "npm2",
@@ -33,7 +34,8 @@ COMPARTMENT_NAMES = (
     "rbc3",
     "rbc4",
     "mkp",  # megakaryocyte progenitors (MEP/CFU-Mk)
-    "mk",  # megakaryocytes (post-mitotic, endomitotic)
+    "mkb",  # megakaryoblasts (endomitotic)
+    "mk",  # maturing megakaryocytes that shed platelets
     "plt1",  # platelets, five age stages
     "plt2",
     "plt3",
@@ -48,6 +50,7 @@ N_COMPARTMENTS = len(COMPARTMENT_NAMES)
     MPP1,
     MPP2,
     MPP3,
+    CMP,
     GP,
     NPM1,
     NPM2,
@@ -61,6 +64,7 @@ N_COMPARTMENTS = len(COMPARTMENT_NAMES)
     RBC3,
     RBC4,
     MKP,
+    MKB,
     MK,
     PLT1,
     PLT2,

@@ -6,7 +6,7 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
-from marrowsim.model.rhs import blood_counts, filgrastim_effect
+from marrowsim.model.rhs import blood_counts, cytokine_signals
 
 OBSERVABLES = (
     ("anc", "10^9/L"),
@@ -32,8 +32,10 @@ OBSERVABLES = (
     ("gcsf_relative", "1"),
     ("epo_relative", "1"),
     ("tpo_relative", "1"),
-    ("filgrastim_effect", "1"),
+    ("gcsf_from_filgrastim", "1"),  # part of gcsf_relative due to exogenous filgrastim
     ("rbc", "10^12/L"),
+    ("platelets_endogenous", "10^9/L"),  # platelets made by the patient (transfused ones excluded)
+    ("hb_endogenous", "g/dL"),  # haemoglobin in red cells made by the patient
     ("platelet_transfusion", "1"),  # 1 on a morning when platelets were transfused
     ("rbc_transfusion", "1"),  # 1 on a morning when red cells were transfused
     ("filgrastim_dose", "ug/kg"),  # filgrastim given that morning by an "until" rule
@@ -68,23 +70,28 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_TPO,
     O_FILG,
     O_RBC,
+    O_PLT_ENDOGENOUS,
+    O_HB_ENDOGENOUS,
     O_PLT_TRANSFUSION,
     O_RBC_TRANSFUSION,
     O_FILG_DOSE,
 ) = range(N_OBSERVABLES)
 
-_PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.GP, L.EP, L.MKP, L.LP)
+_PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
 _MARROW_COMPARTMENTS = (
     L.HSC,
     L.MPP1,
     L.MPP2,
     L.MPP3,
+    L.CMP,
     L.GP,
     L.NPM1,
     L.NPM2,
     L.NPM3,
     L.EP,
     L.MKP,
+    L.MKB,
+    L.MK,
     L.LP,
 )
 
@@ -127,6 +134,17 @@ def observe(y, c, cm, active, out):
             marrow += y[o + j]
     out[O_RETIC] = retic / bv
     out[O_RBC] = red / c[K.K_BV] * 1e-12
+    o = L.TRANSFUSED * L.N_COMPARTMENTS
+    plt_transfused = 0.0
+    for j in range(L.PLT1, L.PLT5 + 1):
+        plt_transfused += y[o + j]
+    red_transfused = y[o + L.RETB]
+    for j in range(L.RBC1, L.RBC4 + 1):
+        red_transfused += y[o + j]
+    out[O_PLT_ENDOGENOUS] = plt - plt_transfused / bv
+    out[O_HB_ENDOGENOUS] = (
+        hb - red_transfused * c[K.K_MCH] * cm[L.TRANSFUSED, K.CM_MCH] / c[K.K_BV] * 1e-13
+    )
     hsc = 0.0
     prog = 0.0
     for k in range(L.N_CLASSES):
@@ -153,11 +171,11 @@ def observe(y, c, cm, active, out):
     for j in _MARROW_COMPARTMENTS:
         blasts += y[o + j]
     out[O_BLASTS] = _ratio(blasts, marrow)
-    s_g_star = 1.0 / (1.0 + c[K.K_K_GCSF] * c[K.K_ANC_STAR])
-    out[O_GCSF] = (1.0 / (1.0 + c[K.K_K_GCSF] * anc)) / s_g_star
-    out[O_EPO] = (1.0 + c[K.K_K_EPO] * c[K.K_HB_STAR]) / (1.0 + c[K.K_K_EPO] * hb)
-    out[O_TPO] = (1.0 + c[K.K_K_TPO] * c[K.K_PLT_STAR]) / (1.0 + c[K.K_K_TPO] * plt)
-    out[O_FILG] = filgrastim_effect(y, c)
+    gcsf, epo, tpo, _il7, _m_g, _m_e, _m_t = cytokine_signals(y, c, cm, active)
+    out[O_GCSF] = gcsf
+    out[O_EPO] = epo
+    out[O_TPO] = tpo
+    out[O_FILG] = c[K.K_FILG_TO_GCSF] * y[L.N_CELL_STATES + L.AUX_FILG_CENTRAL]
     out[O_PLT_TRANSFUSION] = 0.0
     out[O_RBC_TRANSFUSION] = 0.0
     out[O_FILG_DOSE] = 0.0

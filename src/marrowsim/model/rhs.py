@@ -13,7 +13,7 @@ from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 
 # compartments attacked by alloreactive T cells: stem, progenitor and lymphoid cells
-_IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.GP, L.EP, L.MKP, L.LP, L.LYM)
+_IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP, L.LYM)
 
 
 @njit(cache=True)
@@ -41,15 +41,65 @@ def blood_counts(y, c, cm, active):
 
 
 @njit(cache=True)
-def filgrastim_effect(y, c):
-    """Fractional effect (0..1) of exogenous filgrastim at its plasma level."""
-    ec50 = c[K.K_FILG_EC50]
-    if ec50 <= 0.0:
-        return 0.0
-    conc = y[L.N_CELL_STATES + L.AUX_FILG_CENTRAL]
-    if conc <= 0.0:
-        return 0.0
-    return conc / (ec50 + conc)
+def _acceleration(signal, emax, ec50):
+    """Rate multiplier under G-CSF: 1 at the steady state (S = 1), saturating in S."""
+    return (1.0 + emax * signal / (signal + ec50)) / (1.0 + emax / (1.0 + ec50))
+
+
+@njit(cache=True)
+def _self_renewal(signal, a_min, a_max, ec50, hill):
+    """Self-renewal fraction under a cytokine signal (relative to the healthy steady state).
+
+    ``a = a_min + (a_max - a_min) S^n / (S^n + EC50^n)``: a Hill response graded over the orders of
+    magnitude that cytokine levels span between health, cytopenia and exogenous growth factor.
+    """
+    sn = signal**hill if signal > 0.0 else 0.0
+    return a_min + (a_max - a_min) * sn / (sn + ec50**hill)
+
+
+@njit(cache=True)
+def cytokine_signals(y, c, cm, active):
+    """Relative cytokine levels and receptor masses of one patient.
+
+    Each cytokine is at quasi-steady state between production and clearance, most of which is
+    receptor-mediated uptake by the cells of the lineage it regulates (G-CSF by neutrophils, TPO by
+    platelets and megakaryocytes, EPO by erythroid progenitors, IL-7 by lymphocytes); EPO
+    production also rises exponentially as haemoglobin falls. All levels are 1 in a healthy steady
+    state. Returns ``(gcsf, epo, tpo, il7, m_gcsf, m_epo, m_tpo)`` where ``m_*`` are the receptor
+    masses relative to the steady state.
+    """
+    neu = 0.0
+    npm = 0.0
+    ep = 0.0
+    mk = 0.0
+    plt = 0.0
+    lym = 0.0
+    for k in range(L.N_CLASSES):
+        if not active[k]:
+            continue
+        o = k * L.N_COMPARTMENTS
+        neu += y[o + L.NEU]
+        npm += y[o + L.NPM1] + y[o + L.NPM2] + y[o + L.NPM3]
+        ep += y[o + L.EP]
+        mk += y[o + L.MKB] + y[o + L.MK]
+        lym += y[o + L.LYM]
+        for j in range(L.PLT1, L.PLT5 + 1):
+            plt += y[o + j]
+    m_g = max((neu + c[K.K_GCSF_MARROW_WEIGHT] * npm) / c[K.K_GCSF_STAR_MASS], 0.0)
+    m_t = max((plt + c[K.K_TPO_MK_WEIGHT] * mk) / c[K.K_TPO_STAR_MASS], 0.0)
+    m_e = max(ep / c[K.K_EP_STAR], 0.0)
+    m_l = max(lym / c[K.K_LYM_STAR], 0.0)
+    eps = c[K.K_GCSF_EPS]
+    filgrastim = max(y[L.N_CELL_STATES + L.AUX_FILG_CENTRAL], 0.0)
+    gcsf = (1.0 + eps) / (eps + m_g) + c[K.K_FILG_TO_GCSF] * filgrastim
+    eps = c[K.K_TPO_EPS]
+    tpo = (1.0 + eps) / (eps + m_t)
+    eps = c[K.K_EPO_EPS]
+    hb = blood_counts(y, c, cm, active)[1]
+    epo = np.exp(c[K.K_EPO_HB_SLOPE] * (c[K.K_HB_STAR] - hb)) * (1.0 + eps) / (eps + m_e)
+    eps = c[K.K_IL7_EPS]
+    il7 = (1.0 + eps) / (eps + m_l)
+    return gcsf, epo, tpo, il7, m_g, m_e, m_t
 
 
 @njit(cache=True)
@@ -57,7 +107,6 @@ def rhs(t, y, c, cm, active, dy):
     """Write dy/dt of one patient into ``dy`` (cells per kg per day; aux in their own units)."""
     for i in range(dy.shape[0]):
         dy[i] = 0.0
-    anc, hb, plt, alc = blood_counts(y, c, cm, active)
 
     # --- regulation ---------------------------------------------------------------------------
     hsc_total = 0.0
@@ -69,22 +118,25 @@ def rhs(t, y, c, cm, active, dy):
     a_hsc_max = c[K.K_A_HSC_MAX]
     a_hsc_base = a_hsc_max / (1.0 + (2.0 * a_hsc_max - 1.0) * occupancy)
 
-    psi = (anc / c[K.K_ANC_STAR] + hb / c[K.K_HB_STAR] + plt / c[K.K_PLT_STAR]) / 3.0
+    gcsf, epo, tpo, il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
+    psi = (m_g + m_e + m_t) / 3.0
     kappa = c[K.K_KAPPA_MPP]
     mpp_gain = (1.0 + kappa) / (1.0 + kappa * psi)
 
-    e_filg = filgrastim_effect(y, c)
-    s_g = 1.0 / (1.0 + c[K.K_K_GCSF] * anc)
-    s_g = s_g + (1.0 - s_g) * c[K.K_FILG_EMAX_SR] * e_filg
-    a_gp = c[K.K_A_GP_MAX] * s_g
-    k_npm = c[K.K_K_NPM] * (1.0 + c[K.K_FILG_EMAX_TR] * e_filg)
-    a_ep = c[K.K_A_EP_MAX] / (1.0 + c[K.K_K_EPO] * hb)
-    a_mkp = c[K.K_A_MKP_MAX] / (1.0 + c[K.K_K_TPO] * plt)
-    a_lp = c[K.K_A_LP_MAX] / (1.0 + c[K.K_K_IL7] * alc)
+    hill = c[K.K_CYTOKINE_HILL]
+    a_gp = _self_renewal(gcsf, c[K.K_A_GP_MIN], c[K.K_A_GP_MAX], c[K.K_GP_EC50], hill)
+    k_npm = c[K.K_K_NPM] * _acceleration(gcsf, c[K.K_NPM_GCSF_EMAX], c[K.K_NPM_GCSF_EC50])
+    p_gp = c[K.K_P_GP]
+    eps = c[K.K_DEMAND_EPS]
+    demand = (1.0 + eps) / (eps + psi)
+    a_cmp = _self_renewal(demand, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
+    a_ep = _self_renewal(epo, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
+    a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
+    a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
 
     k_mpp = c[K.K_K_MPP]
     alpha = c[K.K_ALPHA_MPP]
-    p_gp, p_ep, p_mkp, p_lp = c[K.K_P_GP], c[K.K_P_EP], c[K.K_P_MKP], c[K.K_P_LP]
+    p_ep, p_mkp, p_lp, p_cmp = c[K.K_P_EP], c[K.K_P_MKP], c[K.K_P_LP], c[K.K_P_CMP]
 
     # --- cells, class by class ----------------------------------------------------------------
     for k in range(L.N_CLASSES):
@@ -102,9 +154,12 @@ def rhs(t, y, c, cm, active, dy):
         dy[o + L.MPP2] = alpha * mpp_gain * k_mpp * y[o + L.MPP1] - k_mpp * y[o + L.MPP2]
         dy[o + L.MPP3] = alpha * mpp_gain * k_mpp * y[o + L.MPP2] - k_mpp * y[o + L.MPP3]
         mpp_out = alpha * mpp_gain * k_mpp * y[o + L.MPP3] * cm[k, K.CM_DIFFERENTIATION]
+        cmp = y[o + L.CMP]
+        dy[o + L.CMP] = (2.0 * a_cmp - 1.0) * p_cmp * cmp + (1.0 - c[K.K_F_LP]) * mpp_out
+        cmp_out = 2.0 * (1.0 - a_cmp) * p_cmp * cmp
 
         gp = y[o + L.GP]
-        dy[o + L.GP] = (2.0 * a_gp - 1.0) * p_gp * gp + c[K.K_F_GP] * mpp_out
+        dy[o + L.GP] = (2.0 * a_gp - 1.0) * p_gp * gp + c[K.K_F_GP] * cmp_out
         gp_out = 2.0 * (1.0 - a_gp) * p_gp * gp
         dy[o + L.NPM1] = gp_out - k_npm * y[o + L.NPM1]
         dy[o + L.NPM2] = k_npm * (y[o + L.NPM1] - y[o + L.NPM2])
@@ -112,7 +167,7 @@ def rhs(t, y, c, cm, active, dy):
         dy[o + L.NEU] = k_npm * y[o + L.NPM3] - c[K.K_D_NEU] * y[o + L.NEU]
 
         ep = y[o + L.EP]
-        dy[o + L.EP] = (2.0 * a_ep - 1.0) * p_ep * ep + c[K.K_F_EP] * mpp_out
+        dy[o + L.EP] = (2.0 * a_ep - 1.0) * p_ep * ep + c[K.K_F_EP] * cmp_out
         ep_out = 2.0 * (1.0 - a_ep) * p_ep * ep
         dy[o + L.RETM] = ep_out - c[K.K_K_RETM] * y[o + L.RETM]
         dy[o + L.RETB] = c[K.K_K_RETM] * y[o + L.RETM] - c[K.K_K_RETB] * y[o + L.RETB]
@@ -122,9 +177,10 @@ def rhs(t, y, c, cm, active, dy):
             dy[o + j] = k_rbc * (y[o + j - 1] - y[o + j])
 
         mkp = y[o + L.MKP]
-        dy[o + L.MKP] = (2.0 * a_mkp - 1.0) * p_mkp * mkp + c[K.K_F_MKP] * mpp_out
+        dy[o + L.MKP] = (2.0 * a_mkp - 1.0) * p_mkp * mkp + c[K.K_F_MKP] * cmp_out
         mkp_out = 2.0 * (1.0 - a_mkp) * p_mkp * mkp
-        dy[o + L.MK] = mkp_out - c[K.K_K_MK] * y[o + L.MK]
+        dy[o + L.MKB] = mkp_out - c[K.K_K_MK] * y[o + L.MKB]
+        dy[o + L.MK] = c[K.K_K_MK] * (y[o + L.MKB] - y[o + L.MK])
         k_plt = c[K.K_K_PLT]
         dy[o + L.PLT1] = c[K.K_BURST] * c[K.K_K_MK] * y[o + L.MK] - k_plt * y[o + L.PLT1]
         for j in range(L.PLT2, L.PLT5 + 1):
@@ -136,7 +192,7 @@ def rhs(t, y, c, cm, active, dy):
 
     # --- alloimmunity: host T cells reject donor cells, donor T cells attack host and leukemia --
     a0 = L.N_CELL_STATES
-    lym_star = c[K.K_ALC_STAR] * c[K.K_BV] * 1e9
+    lym_star = c[K.K_LYM_STAR]
     e_hvg = c[K.K_K_HVG] * y[L.HOST * L.N_COMPARTMENTS + L.LYM] / lym_star
     donor_lym = y[L.DONOR * L.N_COMPARTMENTS + L.LYM] + y[L.DONOR2 * L.N_COMPARTMENTS + L.LYM]
     e_gvh = c[K.K_K_GVH] * donor_lym / lym_star
@@ -162,7 +218,8 @@ def rhs(t, y, c, cm, active, dy):
     # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
     dy[a0 + L.AUX_FILG_DEPOT] = -c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT]
     dy[a0 + L.AUX_FILG_CENTRAL] = (
-        c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT] - c[K.K_FILG_KE] * y[a0 + L.AUX_FILG_CENTRAL]
+        c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT]
+        - (c[K.K_FILG_KE_LINEAR] + c[K.K_FILG_KE_NEUTROPHIL] * m_g) * y[a0 + L.AUX_FILG_CENTRAL]
     )
 
 

@@ -26,6 +26,16 @@ def _steady_self_renewal(amplification: np.ndarray) -> np.ndarray:
     return (amplification - 2.0) / (2.0 * amplification - 2.0)
 
 
+def _minimal_self_renewal(a_star, a_max, ec50, hill):
+    """Self-renewal a0 without cytokine, so that a(1) = a_star.
+
+    The response is ``a(S) = a0 + (a_max - a0) S^n / (S^n + ec50^n)`` with ``S`` the relative
+    level and ``n`` the Hill exponent.
+    """
+    s = 1.0 / (1.0 + ec50**hill)  # response at the steady-state level S = 1
+    return (a_star - a_max * s) / (1.0 - s)
+
+
 def blood_volume_per_kg(
     weight_kg: np.ndarray, height_cm: np.ndarray, male: np.ndarray
 ) -> np.ndarray:
@@ -80,19 +90,38 @@ def derive_constants(
         put(name, x)
     put("other_wbc_star", v["other_leukocytes_steady_state"])
 
-    # --- neutrophils: mitotic pool (Stiehl progenitor) -> 3 post-mitotic stages -> blood -------
+    hill = v["cytokine_response_hill"]
+    put("cytokine_hill", hill)
+
+    # --- neutrophils: mitotic pool (bounded amplifier) -> 3 post-mitotic stages -> blood ------
     neu = anc * per_kg_blood
     d_neu = v["neutrophil_clearance_rate"]
     neutrophil_output = d_neu * neu
     gp_star = neu / v["blood_to_mitotic_pool_ratio"]
-    p_gp = v["gp_division_rate"]
-    influx_gp = neutrophil_output - p_gp * gp_star
-    a_gp = 0.5 * (1.0 - influx_gp / (p_gp * gp_star))
+    a_gp = _steady_self_renewal(v["gp_amplification"])
+    influx_gp = neutrophil_output / v["gp_amplification"]
+    p_gp = neutrophil_output / (2.0 * (1.0 - a_gp) * gp_star)
+    a_gp_max = _steady_self_renewal(v["gp_amplification"] * v["gcsf_amplification_max_ratio"])
+    k_npm = L.N_NPM_STAGES / v["neutrophil_marrow_transit_days"]
+    npm_star = L.N_NPM_STAGES * neutrophil_output / k_npm
+    theta_g = v["gcsf_marrow_neutrophil_weight"]
     put("d_neu", d_neu)
-    put("k_npm", L.N_NPM_STAGES / v["neutrophil_marrow_transit_days"])
+    put("k_npm", k_npm)
     put("p_gp", p_gp)
-    put("a_gp_max", v["gp_self_renewal_max"])
-    put("k_gcsf", (v["gp_self_renewal_max"] / a_gp - 1.0) / anc)
+    put("a_gp_max", a_gp_max)
+    put("gp_ec50", v["gp_gcsf_ec50"])
+    put("a_gp_min", _minimal_self_renewal(a_gp, a_gp_max, v["gp_gcsf_ec50"], hill))
+    put("gcsf_marrow_weight", theta_g)
+    put("gcsf_star_mass", neu + theta_g * npm_star)
+    put("gcsf_eps", 1.0 / (v["gcsf_max_elevation"] - 1.0))
+    put("npm_gcsf_emax", v["gcsf_maturation_acceleration_max"] - 1.0)
+    put("npm_gcsf_ec50", v["gcsf_maturation_ec50"])
+    # ug/kg in plasma -> ng/mL (= ug/L) -> relative to the endogenous steady-state level
+    gcsf_ng_per_ml = v["gcsf_endogenous_concentration_pg_per_ml"] * 1e-3
+    put("filgrastim_to_gcsf", 1.0 / (v["filgrastim_volume_of_distribution"] * gcsf_ng_per_ml))
+    share = v["filgrastim_neutrophil_clearance_share"]
+    put("filg_ke_linear", v["filgrastim_elimination_rate"] * (1.0 - share))
+    put("filg_ke_neutrophil", v["filgrastim_elimination_rate"] * share)
 
     # --- erythroid: EP -> marrow reticulocyte -> blood reticulocyte -> 4 RBC stages -----------
     mch = v["mean_corpuscular_hemoglobin_pg"]
@@ -103,59 +132,84 @@ def derive_constants(
     red_output = red_cells / (t_retb + t_rbc)
     a_ep = _steady_self_renewal(v["ep_amplification"])
     influx_ep = red_output / v["ep_amplification"]
+    ep_star = (red_output - influx_ep) / v["ep_division_rate"]
     put("mch_pg", mch)
     put("k_retm", 1.0 / (t_ret * v["reticulocyte_marrow_fraction"]))
     put("k_retb", 1.0 / t_retb)
     put("k_rbc", L.N_RBC_STAGES / t_rbc)
+    a_ep_max = _steady_self_renewal(v["ep_amplification"] * v["epo_amplification_max_ratio"])
     put("p_ep", v["ep_division_rate"])
-    put("a_ep_max", v["ep_self_renewal_max"])
-    put("k_epo", (v["ep_self_renewal_max"] / a_ep - 1.0) / hb_star)
+    put("a_ep_max", a_ep_max)
+    put("ep_ec50", v["ep_epo_ec50"])
+    put("a_ep_min", _minimal_self_renewal(a_ep, a_ep_max, v["ep_epo_ec50"], hill))
+    put("ep_star", ep_star)
+    put("epo_eps", 1.0 / (v["epo_max_clearance_elevation"] - 1.0))
+    put("epo_hb_slope", v["epo_hb_slope"])
 
     # --- platelets: MKP -> megakaryocytes -> 5 platelet age stages ---------------------------
     t_plt = v["platelet_lifespan_days"]
-    mk_exits = plt * per_kg_blood / t_plt / v["platelets_per_megakaryocyte"]
+    plt_cells = plt * per_kg_blood
+    mk_exits = plt_cells / t_plt / v["platelets_per_megakaryocyte"]
+    mk_star = 2.0 * mk_exits / v["megakaryocyte_exit_rate"]  # megakaryoblasts + megakaryocytes
     a_mkp = _steady_self_renewal(v["mkp_amplification"])
     influx_mkp = mk_exits / v["mkp_amplification"]
+    share = v["tpo_megakaryocyte_clearance_share"]
+    theta_t = share / (1.0 - share) * plt_cells / mk_star
     put("p_mkp", v["mkp_division_rate"])
     put("a_mkp_max", v["mkp_self_renewal_max"])
-    put("k_tpo", (v["mkp_self_renewal_max"] / a_mkp - 1.0) / plt)
+    put("mkp_ec50", v["mkp_tpo_ec50"])
+    put(
+        "a_mkp_min",
+        _minimal_self_renewal(a_mkp, v["mkp_self_renewal_max"], v["mkp_tpo_ec50"], hill),
+    )
+    put("tpo_mk_weight", theta_t)
+    put("tpo_star_mass", plt_cells + theta_t * mk_star)
+    put("tpo_eps", 1.0 / (v["tpo_max_elevation"] - 1.0))
     put("k_mk", v["megakaryocyte_exit_rate"])
     put("platelet_burst", v["platelets_per_megakaryocyte"])
     put("k_plt", L.N_PLT_STAGES / t_plt)
 
     # --- lymphocytes: LP -> lymphocyte pool ----------------------------------------------------
     d_lym = 1.0 / v["lymphocyte_lifespan_days"]
-    lym_output = d_lym * alc * per_kg_blood
+    lym_cells = alc * per_kg_blood
+    lym_output = d_lym * lym_cells
     a_lp = _steady_self_renewal(v["lp_amplification"])
     influx_lp = lym_output / v["lp_amplification"]
     put("p_lp", v["lp_division_rate"])
     put("a_lp_max", v["lp_self_renewal_max"])
-    put("k_il7", (v["lp_self_renewal_max"] / a_lp - 1.0) / alc)
+    put("lp_ec50", v["lp_il7_ec50"])
+    put("a_lp_min", _minimal_self_renewal(a_lp, v["lp_self_renewal_max"], v["lp_il7_ec50"], hill))
+    put("lym_star", lym_cells)
+    put("il7_eps", 1.0 / (v["il7_max_elevation"] - 1.0))
     put("d_lym", d_lym)
 
-    # --- MPP: three transit-amplifying stages carry HSC output to the lineages ------------------
-    total_influx = influx_gp + influx_ep + influx_mkp + influx_lp
-    put("k_mpp", L.N_MPP_STAGES / v["mpp_residence_days"])
-    put("alpha_mpp", (total_influx / hsc_output) ** (1.0 / L.N_MPP_STAGES))
-    put("kappa_mpp", v["mpp_feedback_gain"])
-    for name, x in (
-        ("f_gp", influx_gp),
-        ("f_ep", influx_ep),
-        ("f_mkp", influx_mkp),
-        ("f_lp", influx_lp),
-    ):
-        put(name, x / total_influx)
+    # --- CMP: self-renewing myeloid progenitors, regulated by the demand of the lineages -------
+    myeloid_influx = influx_gp + influx_ep + influx_mkp
+    alpha_cmp = v["cmp_amplification"]
+    a_cmp = _steady_self_renewal(alpha_cmp)
+    p_cmp = v["cmp_division_rate"]
+    put("p_cmp", p_cmp)
+    put("cmp_amplification", alpha_cmp)
+    put("a_cmp_max", v["cmp_self_renewal_max"])
+    put("cmp_ec50", v["cmp_demand_ec50"])
+    put(
+        "a_cmp_min",
+        _minimal_self_renewal(a_cmp, v["cmp_self_renewal_max"], v["cmp_demand_ec50"], hill),
+    )
+    put("demand_eps", 1.0 / (v["progenitor_demand_max_elevation"] - 1.0))
+    put("cmp_star", myeloid_influx / (2.0 * (1.0 - a_cmp) * p_cmp))
+    for name, x in (("f_gp", influx_gp), ("f_ep", influx_ep), ("f_mkp", influx_mkp)):
+        put(name, x / myeloid_influx)
 
-    # --- exogenous filgrastim (inactive unless the parameters exist) ---------------------------
-    for const, name in (
-        ("filg_ka", "filgrastim_absorption_rate"),
-        ("filg_ke", "filgrastim_elimination_rate"),
-        ("filg_ec50", "filgrastim_ec50"),
-        ("filg_emax_self_renewal", "filgrastim_emax_self_renewal"),
-        ("filg_emax_transit", "filgrastim_emax_transit"),
-    ):
-        if name in v:
-            put(const, v[name])
+    # --- MPP: three transit-amplifying stages carry HSC output to CMP and the lymphoid lineage ---
+    mpp_output = myeloid_influx / alpha_cmp + influx_lp
+    put("k_mpp", L.N_MPP_STAGES / v["mpp_residence_days"])
+    put("alpha_mpp", (mpp_output / hsc_output) ** (1.0 / L.N_MPP_STAGES))
+    put("kappa_mpp", v["mpp_feedback_gain"])
+    put("f_lp", influx_lp / mpp_output)
+
+    # --- exogenous filgrastim: subcutaneous depot -> plasma ------------------------------------
+    put("filg_ka", v["filgrastim_absorption_rate"])
 
     # --- conditioning: radiation (linear-quadratic) and drug log-kill by compartment group -----
     for group in GROUPS:
@@ -168,32 +222,40 @@ def derive_constants(
     put("atg_ke", v["atg_elimination_rate"])
     put("atg_kill", v["atg_lymphocyte_kill_rate"])
 
-    _check(out, influx_gp, a_gp, a_ep, a_mkp, a_lp, v)
+    _check(out)
     return out
 
 
-def _check(out, influx_gp, a_gp, a_ep, a_mkp, a_lp, v) -> None:
+def _check(out: np.ndarray) -> None:
     """Refuse parameter combinations that have no feasible steady state (never clip silently)."""
     problems = []
-    if np.any(influx_gp <= 0):
-        problems.append(
-            "granulocyte progenitor pool too large for its division rate and neutrophil output "
-            "(blood_to_mitotic_pool_ratio, gp_division_rate, neutrophil_clearance_rate)"
-        )
-    for name, a, amax in (
-        ("gp", a_gp, v["gp_self_renewal_max"]),
-        ("ep", a_ep, v["ep_self_renewal_max"]),
-        ("mkp", a_mkp, v["mkp_self_renewal_max"]),
-        ("lp", a_lp, v["lp_self_renewal_max"]),
-    ):
-        if np.any(a >= amax) or np.any(a <= 0):
+    a_star = {
+        "gp": _steady_self_renewal_of(out, "gp"),
+        "ep": _steady_self_renewal_of(out, "ep"),
+    }
+    for name, a in a_star.items():
+        if np.any(out[:, C[f"a_{name}_max"]] >= 0.5):
+            problems.append(f"{name}: maximal self-renewal reaches 1/2 (an unbounded amplifier)")
+        if np.any(a <= 0):
+            problems.append(f"{name}: steady-state amplification below 2")
+    for name in ("gp", "ep", "mkp", "lp", "cmp"):
+        a_min = out[:, C[f"a_{name}_min"]]
+        if np.any(a_min < 0):
             problems.append(
-                f"{name}: steady-state self-renewal {np.max(a):.3f} not below its maximum"
+                f"{name}: EC50 {np.min(out[:, C[f'{name}_ec50']]):.3g} too small for its "
+                "steady-state self-renewal and maximum (self-renewal without signal would be < 0)"
             )
     if np.any(out[:, C["alpha_mpp"]] <= 1.0):
         problems.append("MPP amplification <= 1: HSC output exceeds lineage demand")
     if problems:
         raise InputError("infeasible parameter set: " + "; ".join(problems))
+
+
+def _steady_self_renewal_of(out: np.ndarray, name: str) -> np.ndarray:
+    """Steady-state self-renewal a* = a_min + (a_max - a_min) / (1 + ec50^n) of a lineage."""
+    s = 1.0 / (1.0 + out[:, C[f"{name}_ec50"]] ** out[:, C["cytokine_hill"]])
+    a_min, a_max = out[:, C[f"a_{name}_min"]], out[:, C[f"a_{name}_max"]]
+    return a_min + (a_max - a_min) * s
 
 
 def default_class_modifiers(n_patients: int) -> np.ndarray:
@@ -217,16 +279,18 @@ def steady_state(constants: np.ndarray, clone_class: int = L.HOST) -> np.ndarray
     for s, comp in enumerate((L.MPP1, L.MPP2, L.MPP3)):
         put(comp, hsc_out * alpha**s / k_mpp)
     mpp_out = hsc_out * alpha**L.N_MPP_STAGES
+    put(L.CMP, c[:, C["cmp_star"]])
+    cmp_out = (1.0 - c[:, C["f_lp"]]) * mpp_out * c[:, C["cmp_amplification"]]
 
     neu = c[:, C["anc_star"]] * bv1e9
     neu_out = c[:, C["d_neu"]] * neu
-    influx = c[:, C["f_gp"]] * mpp_out
+    influx = c[:, C["f_gp"]] * cmp_out
     put(L.GP, (neu_out - influx) / c[:, C["p_gp"]])
     for comp in (L.NPM1, L.NPM2, L.NPM3):
         put(comp, neu_out / c[:, C["k_npm"]])
     put(L.NEU, neu)
 
-    red_out = c[:, C["f_ep"]] * mpp_out  # influx into EP
+    red_out = c[:, C["f_ep"]] * cmp_out  # influx into EP
     ep_in = red_out
     hb = c[:, C["hb_star"]]
     k_retb, k_rbc = c[:, C["k_retb"]], c[:, C["k_rbc"]]
@@ -241,7 +305,8 @@ def steady_state(constants: np.ndarray, clone_class: int = L.HOST) -> np.ndarray
     plt = c[:, C["plt_star"]] * bv1e9
     plt_prod = plt * c[:, C["k_plt"]] / L.N_PLT_STAGES
     mk_exits = plt_prod / c[:, C["platelet_burst"]]
-    put(L.MKP, (mk_exits - c[:, C["f_mkp"]] * mpp_out) / c[:, C["p_mkp"]])
+    put(L.MKP, (mk_exits - c[:, C["f_mkp"]] * cmp_out) / c[:, C["p_mkp"]])
+    put(L.MKB, mk_exits / c[:, C["k_mk"]])
     put(L.MK, mk_exits / c[:, C["k_mk"]])
     for comp in (L.PLT1, L.PLT2, L.PLT3, L.PLT4, L.PLT5):
         put(comp, plt_prod / c[:, C["k_plt"]])

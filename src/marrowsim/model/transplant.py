@@ -38,11 +38,12 @@ CONDITIONING_DRUGS = {
     "Cytarabine": (K.DRUG_BEAM, "mg/m^2"),
     "Thiotepa": (K.DRUG_OTHER, "mg/kg"),
     "Treosulfan": (K.DRUG_OTHER, "mg/kg"),
+    "Methotrexate": (K.DRUG_MTX, "mg/m^2"),
 }
 ATG_POTENCY = {"ATG": 1.0, "hATG": None}  # horse ATG potency is a parameter
 # Immunosuppressants and other drugs that are accepted in a protocol but whose effect is lumped into
 # `immunosuppression_factor` (GVHD prophylaxis) or not modelled; they are listed in the metadata.
-LUMPED_DRUGS = {"Cyclosporine", "Tacrolimus", "Methotrexate", "Mycophenolate", "Sirolimus"}
+LUMPED_DRUGS = {"Cyclosporine", "Tacrolimus", "Mycophenolate", "Sirolimus"}
 DEFAULT_RULES = ("Transfuse platelets when PLT < 10 10^9/L", "Transfuse RBC when Hb < 7 g/dL")
 
 
@@ -60,45 +61,11 @@ def _times(days: tuple[int, ...], per_day: int) -> list[float]:
     return [d + i / per_day for d in days for i in range(per_day)]
 
 
-def donor_class(scenario) -> int:
-    return L.HOST if scenario.donor.relation == "autologous" else L.DONOR
-
-
 def graft_cells(scenario, v: Mapping[str, float]) -> list[tuple[int, int, float]]:
     """(class, compartment, cells per kg) infused, after viability and homing."""
-    g = scenario.graft
-    klass = donor_class(scenario)
-    source = {"peripheral_blood": "pbsc", "bone_marrow": "marrow", "cord_blood": "cord"}[g.source]
-    if g.source == "cord_blood" and g.units:
-        parts = [(L.DONOR if i == 0 else L.DONOR2, u.cd34_per_kg) for i, u in enumerate(g.units)]
-    else:
-        if g.cd34_per_kg is None:
-            raise InputError(
-                "graft from_collection needs a [mobilization] section (not yet linked)"
-            )
-        parts = [(klass, g.cd34_per_kg)]
-    viability = v["cryopreserved_viability"] if g.cryopreserved else 1.0
-    lt_hsc_per_cd34 = v[f"src_frequency_{source}"] / v[f"cd34_fraction_of_mnc_{source}"]
-    homing = v["homing_fraction"]
-    cells = []
-    for k, cd34 in parts:
-        homed = cd34 * viability * homing
-        cells += [
-            (k, L.HSC, homed * lt_hsc_per_cd34),
-            (k, L.MPP3, homed * v["graft_fraction_mpp"]),
-            (k, L.GP, homed * v["graft_fraction_cmp"]),
-            (k, L.EP, homed * v["graft_fraction_mep"] * v["graft_mep_erythroid_share"]),
-            (k, L.MKP, homed * v["graft_fraction_mep"] * (1 - v["graft_mep_erythroid_share"])),
-            (k, L.LP, homed * v["graft_fraction_lymphoid_progenitors"]),
-        ]
-    cd3 = g.cd3_per_kg
-    if cd3 is None:
-        cd3 = v[f"cd3_per_kg_{g.source}"]
-    if g.cd34_selected:
-        cd3 *= v["cd34_selection_t_cell_depletion"]
-    t_blood = cd3 * v["lymphocyte_blood_fraction"] / len(parts)
-    cells += [(k, L.LYM, t_blood) for k, _ in parts]
-    return [c for c in cells if c[2] > 0]
+    from marrowsim.clinical.graft import graft_composition
+
+    return graft_composition(scenario.graft, scenario.donor.relation, v).infusion_cells()
 
 
 def alloimmunity_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
