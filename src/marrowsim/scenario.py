@@ -172,6 +172,9 @@ class Scenario(_Strict):
                     f"graft source {self.graft.source!r} does not fit donor relation "
                     f'{self.donor.relation!r} (cord grafts have relation = "cord")'
                 )
+        from marrowsim.clinical.graft_from_collection import check_from_collection
+
+        check_from_collection(self)
         if self.donor is not None:
             from marrowsim.clinical.compatibility import mismatch_summary
 

@@ -5,7 +5,7 @@
 * ``hct_ci_score``, ``hct_ci_risk_group`` (Sorror 2005) from ``[patient] comorbidities``;
   ``hct_ci_age_score`` (HCT-CI/age: +1 at age ≥ 40, Sorror 2014, verified in the abstract);
   ``karnofsky`` as given (or ``None``); ``hct_ci_nrm_2year_published``, the published 2-year NRM
-  of the patient's HCT-CI group (ElSawy 2015);
+  of the patient's HCT-CI group after allogeneic HCT (ElSawy 2015; ``None`` otherwise);
 * for a transplant with a donor: the HLA disparity the model uses
   (:func:`marrowsim.clinical.compatibility.mismatch_summary`);
 * for an allogeneic transplant followed past the graft-failure day (30, cord 42), from the
@@ -106,8 +106,11 @@ def patient_risk_outcomes(
         "hct_ci_risk_group": score.risk_group,
         "hct_ci_age_score": score.age_adjusted_score,
         "karnofsky": p.karnofsky,
-        "hct_ci_nrm_2year_published": nonrelapse_mortality(score.score).probability,
+        "hct_ci_nrm_2year_published": None,
     }
+    donor = scenario.donor
+    if donor is not None and donor.relation != "autologous":  # ElSawy 2015: allogeneic HCT
+        out["hct_ci_nrm_2year_published"] = nonrelapse_mortality(score.score).probability
     out.update(_hla_outcomes(scenario))
     if outcomes is None:
         return out

@@ -97,6 +97,8 @@ class Graft(_Strict):
                 raise ValueError(f"units = [...] is only for cord_blood grafts, not {self.source}")
             if self.cd34_per_kg is None and not self.from_collection:
                 raise ValueError("graft needs cd34_per_kg (or from_collection = true)")
+            if self.cd34_per_kg is not None and self.from_collection:
+                raise ValueError("give either cd34_per_kg or from_collection = true, not both")
         return self
 
 
