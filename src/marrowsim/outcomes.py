@@ -97,6 +97,18 @@ def secondary_graft_failure(days: np.ndarray, anc: np.ndarray, engraftment_day: 
     return _first_run(anc[keep] < ANC_ENGRAFTMENT, 0, SECONDARY_FAILURE_RUN) is not None
 
 
+def secondary_graft_failure_day(
+    days: np.ndarray, anc: np.ndarray, engraftment_day: int | None
+) -> int | None:
+    """Day secondary graft failure is declared: the 7th consecutive day of ANC < 0.5 after
+    neutrophil engraftment (the definition of :func:`secondary_graft_failure`); ``None`` if none."""
+    if engraftment_day is None:
+        return None
+    keep = days >= engraftment_day + CONSECUTIVE_DAYS
+    i = _first_run(anc[keep] < ANC_ENGRAFTMENT, 0, SECONDARY_FAILURE_RUN)
+    return None if i is None else int(days[keep][i + SECONDARY_FAILURE_RUN - 1])
+
+
 def days_below(days: np.ndarray, values: np.ndarray, threshold: float) -> int:
     """Number of post-transplant days with a morning value below ``threshold``."""
     _, v = _post_transplant(days, values)
@@ -127,6 +139,9 @@ def compute_outcomes(solution) -> dict[str, Any]:
             platelet_engraftment_day=p_day,
             primary_graft_failure=primary,
             secondary_graft_failure=secondary_graft_failure(days, anc, n_day),
+            graft_failure_day=failure_day
+            if primary
+            else secondary_graft_failure_day(days, anc, n_day),
         )
     for name, series in (("anc", anc), ("platelet", plt), ("hb", hb)):
         d, v = nadir(days, series)

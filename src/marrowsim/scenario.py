@@ -87,6 +87,30 @@ class Patient(_Strict):
     def _height(cls, v: Any) -> Any:
         return _quantity(v, "length", "height_cm")
 
+    @field_validator("hla")
+    @classmethod
+    def _hla(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from marrowsim.clinical.compatibility import validate_typing
+
+        return validate_typing(v, where="[patient] hla")
+
+    @field_validator("comorbidities")
+    @classmethod
+    def _comorbidities(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        from marrowsim.clinical.scores import hct_ci
+
+        hct_ci(v)  # unknown names raise with "did you mean" and the 17 HCT-CI items
+        return v
+
+    @field_validator("karnofsky")
+    @classmethod
+    def _karnofsky(cls, v: int | None) -> int | None:
+        from marrowsim.clinical.scores import validate_karnofsky
+
+        return None if v is None else validate_karnofsky(v)
+
 
 COMPARTMENT_TARGETS = ("all",)  # plus every compartment name (checked at compile time)
 
@@ -148,6 +172,13 @@ class Scenario(_Strict):
                     f"graft source {self.graft.source!r} does not fit donor relation "
                     f'{self.donor.relation!r} (cord grafts have relation = "cord")'
                 )
+        from marrowsim.clinical.graft_from_collection import check_from_collection
+
+        check_from_collection(self)
+        if self.donor is not None:
+            from marrowsim.clinical.compatibility import mismatch_summary
+
+            mismatch_summary(self)  # grade/typing missing or contradictory: one clear line
         return self
 
     @property

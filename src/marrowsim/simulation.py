@@ -31,8 +31,11 @@ class Simulation:
         rtol: float = 1e-6,
         atol: float = 1e-6,
     ) -> None:
-        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        from marrowsim.clinical.graft_from_collection import resolve_graft_from_collection
+
         self.parameters = parameters if parameters is not None else default_parameters()
+        loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.scenario = resolve_graft_from_collection(loaded, self.parameters)
         self.method, self.rtol, self.atol = method, rtol, atol
         self.solution: Solution | None = None
 

@@ -96,7 +96,10 @@ def _run(scenario: str, days: int | None, seed: int | None):
     check_positive("--days", days)
     sc = load_scenario(scenario, days=days, seed=seed)
     sol = Simulation(sc).run()
-    return sol, _clean(sol.outcomes())
+    from marrowsim.clinical.patient_risk import patient_risk_outcomes
+
+    outcomes = sol.outcomes()
+    return sol, _clean({**outcomes, **patient_risk_outcomes(sc, outcomes)})
 
 
 def _clean(outcomes: dict[str, Any]) -> dict[str, Any]:

@@ -14,12 +14,41 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_grade(v: str | None) -> str | None:
+    if v is None:
+        return v
+    from marrowsim.clinical.hla import parse_grade
+
+    parse_grade(v)  # raises a clear error for "9/8", "seven of eight" ...
+    return v
+
+
+def _check_typing(v: str | None, where: str) -> str | None:
+    """Syntax and names against the reference release (docs/hla.md); needs the data."""
+    if v is None:
+        return v
+    from marrowsim.clinical.compatibility import validate_typing
+
+    return validate_typing(v, where=where)
+
+
 class CordUnit(_Strict):
     """One cord blood unit, doses per kg of recipient weight (infused)."""
 
     tnc_per_kg: float = Field(gt=0, le=1e9)
     cd34_per_kg: float = Field(gt=0, le=1e8)
     hla_match: str | None = None
+    hla: str | None = None  # the unit's typing (matched against [patient] hla)
+
+    @field_validator("hla_match")
+    @classmethod
+    def _grade(cls, v: str | None) -> str | None:
+        return _check_grade(v)
+
+    @field_validator("hla")
+    @classmethod
+    def _typing(cls, v: str | None) -> str | None:
+        return _check_typing(v, "[graft] units hla")
 
 
 class Donor(_Strict):
@@ -34,12 +63,12 @@ class Donor(_Strict):
     @field_validator("hla_match")
     @classmethod
     def _grade(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        from marrowsim.clinical.hla import parse_grade
+        return _check_grade(v)
 
-        parse_grade(v)  # raises a clear error for "9/8", "seven of eight" ...
-        return v
+    @field_validator("hla")
+    @classmethod
+    def _typing(cls, v: str | None) -> str | None:
+        return _check_typing(v, "[donor] hla")
 
 
 class Graft(_Strict):
@@ -68,6 +97,8 @@ class Graft(_Strict):
                 raise ValueError(f"units = [...] is only for cord_blood grafts, not {self.source}")
             if self.cd34_per_kg is None and not self.from_collection:
                 raise ValueError("graft needs cd34_per_kg (or from_collection = true)")
+            if self.cd34_per_kg is not None and self.from_collection:
+                raise ValueError("give either cd34_per_kg or from_collection = true, not both")
         return self
 
 
