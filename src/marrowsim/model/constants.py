@@ -72,6 +72,8 @@ CONSTANT_NAMES = (
     "lp_ec50",
     "lym_star",
     "il7_eps",
+    "lym_homeostatic_max",  # maximal IL-7-driven proliferation of mature lymphocytes, 1/d
+    "lym_homeostatic_ec50",  # IL-7 excess over the steady state of half-maximal proliferation
     "d_lym",
     # reference counts
     "anc_star",
@@ -174,6 +176,8 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_LP_EC50,
     K_LYM_STAR,
     K_IL7_EPS,
+    K_LYM_HOMEOSTATIC_MAX,
+    K_LYM_HOMEOSTATIC_EC50,
     K_D_LYM,
     K_ANC_STAR,
     K_HB_STAR,

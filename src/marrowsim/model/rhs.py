@@ -133,6 +133,9 @@ def rhs(t, y, c, cm, active, dy):
     a_ep = _self_renewal(epo, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
     a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
+    # IL-7-driven homeostatic proliferation of mature lymphocytes, only above the steady state
+    excess = il7 - 1.0 if il7 > 1.0 else 0.0
+    homeostatic = c[K.K_LYM_HOMEOSTATIC_MAX] * excess / (excess + c[K.K_LYM_HOMEOSTATIC_EC50])
 
     k_mpp = c[K.K_K_MPP]
     alpha = c[K.K_ALPHA_MPP]
@@ -188,7 +191,7 @@ def rhs(t, y, c, cm, active, dy):
 
         lp = y[o + L.LP]
         dy[o + L.LP] = (2.0 * a_lp - 1.0) * p_lp * lp + c[K.K_F_LP] * mpp_out
-        dy[o + L.LYM] = 2.0 * (1.0 - a_lp) * p_lp * lp - c[K.K_D_LYM] * y[o + L.LYM]
+        dy[o + L.LYM] = 2.0 * (1.0 - a_lp) * p_lp * lp + (homeostatic - c[K.K_D_LYM]) * y[o + L.LYM]
 
     # --- alloimmunity: host T cells reject donor cells, donor T cells attack host and leukemia --
     a0 = L.N_CELL_STATES

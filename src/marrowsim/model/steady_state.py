@@ -181,6 +181,8 @@ def derive_constants(
     put("a_lp_min", _minimal_self_renewal(a_lp, v["lp_self_renewal_max"], v["lp_il7_ec50"], hill))
     put("lym_star", lym_cells)
     put("il7_eps", 1.0 / (v["il7_max_elevation"] - 1.0))
+    put("lym_homeostatic_max", v["lymphocyte_homeostatic_proliferation_max"])
+    put("lym_homeostatic_ec50", v["lymphocyte_homeostatic_proliferation_ec50"])
     put("d_lym", d_lym)
 
     # --- CMP: self-renewing myeloid progenitors, regulated by the demand of the lineages -------

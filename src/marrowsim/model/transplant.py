@@ -41,9 +41,9 @@ CONDITIONING_DRUGS = {
     "Methotrexate": (K.DRUG_MTX, "mg/m^2"),
 }
 ATG_POTENCY = {"ATG": 1.0, "hATG": None}  # horse ATG potency is a parameter
-# Immunosuppressants and other drugs that are accepted in a protocol but whose effect is lumped into
-# `immunosuppression_factor` (GVHD prophylaxis) or not modelled; they are listed in the metadata.
-LUMPED_DRUGS = {"Cyclosporine", "Tacrolimus", "Mycophenolate", "Sirolimus"}
+# GVHD prophylaxis: any of these in the protocol applies `immunosuppression_factor` to
+# alloreactivity in both directions (methotrexate also acts as a myelosuppressive drug above).
+GVHD_PROPHYLAXIS = {"Cyclosporine", "Tacrolimus", "Mycophenolate", "Sirolimus", "Methotrexate"}
 DEFAULT_RULES = ("Transfuse platelets when PLT < 10 10^9/L", "Transfuse RBC when Hb < 7 g/dL")
 
 
@@ -73,26 +73,32 @@ def alloimmunity_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
     donor = scenario.donor
     if donor is None or donor.relation == "autologous":
         return 0.0, 0.0
-    gvh_mm = hvg_mm = 0
-    if donor.hla_match is not None:
-        from marrowsim.clinical.hla import parse_grade
+    from marrowsim.clinical.compatibility import mismatch_summary
 
-        matched, total = parse_grade(donor.hla_match)
-        gvh_mm = hvg_mm = round((total - matched) * 8 / total)
-    elif donor.hla is not None and scenario.patient.hla is not None:
-        from marrowsim.clinical.hla import load_reference, match
-
-        result = match(scenario.patient.hla, donor.hla, load_reference())
-        gvh_mm, hvg_mm = result.gvh_mismatches_8, result.hvg_mismatches_8
-    elif donor.relation == "haploidentical":
-        gvh_mm = hvg_mm = 4
+    summary = mismatch_summary(scenario)
+    gvh_mm, hvg_mm = summary.gvh_mismatches_8, summary.hvg_mismatches_8
     base = v["unrelated_donor_immunity_factor"] if donor.relation == "unrelated" else 1.0
     w = v["hla_mismatch_immunity_factor"]
-    suppression = v["immunosuppression_factor"]
+    suppression = v["immunosuppression_factor"] if receives_gvhd_prophylaxis(scenario) else 1.0
     cord = v["cord_t_cell_alloreactivity"] if donor.relation == "cord" else 1.0
     k_hvg = v["host_versus_graft_rate"] * base * (1 + w * hvg_mm) * suppression
     k_gvh = v["graft_versus_host_rate"] * base * (1 + w * gvh_mm) * suppression * cord
     return k_hvg, k_gvh
+
+
+def protocol_steps(scenario) -> list:
+    """The typed steps of the scenario's conditioning and post-transplant protocol, in order."""
+    steps = []
+    if scenario.conditioning is not None:
+        steps += list(scenario.conditioning.protocol().steps)
+    if scenario.protocol is not None:
+        steps += list(scenario.protocol.protocol().steps)
+    return steps
+
+
+def receives_gvhd_prophylaxis(scenario) -> bool:
+    """Whether the protocol lists a GVHD-prophylaxis drug (ciclosporin, tacrolimus, MTX ...)."""
+    return any(getattr(s, "drug", None) in GVHD_PROPHYLAXIS for s in protocol_steps(scenario))
 
 
 def transplant_events(scenario, v: Mapping[str, float]):
@@ -114,11 +120,7 @@ def transplant_events(scenario, v: Mapping[str, float]):
     p = scenario.patient
     height = p.height_cm if p.height_cm is not None else v[f"default_height_{p.sex}_cm"]
     bsa = body_surface_area_m2(p.weight_kg, height)
-    steps = []
-    if scenario.conditioning is not None:
-        steps += list(scenario.conditioning.protocol().steps)
-    if scenario.protocol is not None:
-        steps += list(scenario.protocol.protocol().steps)
+    steps = protocol_steps(scenario)
     if scenario.graft is not None and not any(isinstance(s, TransfusionRule) for s in steps):
         steps += list(Protocol.from_lines(list(DEFAULT_RULES)).steps)
     infusion_day = None
@@ -167,7 +169,7 @@ def transplant_events(scenario, v: Mapping[str, float]):
                 )
         elif isinstance(step, TransfusionRule):
             rules.append(_transfusion_rule(step, v, p.weight_kg))
-        else:
+        elif getattr(step, "drug", None) not in GVHD_PROPHYLAXIS:
             unmodelled.append(str(step))
     if scenario.graft is not None:
         if infusion_day is None:
@@ -176,9 +178,7 @@ def transplant_events(scenario, v: Mapping[str, float]):
             events.append((float(infusion_day), EV_ADD_CELLS, k, j, cells, 0))
     if unmodelled:
         warnings.warn(
-            "protocol steps accepted but not modelled (GVHD prophylaxis is lumped into "
-            f"immunosuppression_factor): {'; '.join(unmodelled)}",
-            stacklevel=2,
+            f"protocol steps accepted but not modelled: {'; '.join(unmodelled)}", stacklevel=2
         )
     return events, rules
 
