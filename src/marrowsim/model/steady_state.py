@@ -46,8 +46,33 @@ def derive_constants(
 ) -> np.ndarray:
     """Per-patient constant vectors, shape ``(patients, N_CONSTANTS)``.
 
-    ``values`` maps parameter names to scalars or arrays of shape ``(patients,)``.
+    ``values`` maps parameter names to scalars or arrays of shape ``(patients,)``. Raises
+    :class:`InputError` if any patient's parameters have no feasible steady state.
     """
+    out, problems = _derive(values, weight_kg, height_cm, male)
+    bad = [message for message, mask in problems if np.any(mask)]
+    if bad:
+        raise InputError("infeasible parameter set: " + "; ".join(bad))
+    return out
+
+
+def feasible_patients(
+    values: Mapping[str, np.ndarray | float],
+    weight_kg: np.ndarray,
+    height_cm: np.ndarray,
+    male: np.ndarray,
+) -> np.ndarray:
+    """Boolean mask ``(patients,)``: whose parameters have a feasible healthy steady state."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # infeasible rows give NaN, not noise
+        _, problems = _derive(values, weight_kg, height_cm, male)
+    ok = np.ones(np.asarray(weight_kg).shape[0], dtype=bool)
+    for _, mask in problems:
+        ok &= ~mask
+    return ok
+
+
+def _derive(values, weight_kg, height_cm, male) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Constants and, per feasibility condition, a message and the mask of patients violating it."""
     w = np.asarray(weight_kg, dtype=float)
     n = w.shape[0]
     v = {k: np.broadcast_to(np.asarray(x, dtype=float), (n,)) for k, x in values.items()}
@@ -168,32 +193,36 @@ def derive_constants(
     put("atg_ke", v["atg_elimination_rate"])
     put("atg_kill", v["atg_lymphocyte_kill_rate"])
 
-    _check(out, influx_gp, a_gp, a_ep, a_mkp, a_lp, v)
-    return out
+    return out, _feasibility(out, influx_gp, a_gp, a_ep, a_mkp, a_lp, v)
 
 
-def _check(out, influx_gp, a_gp, a_ep, a_mkp, a_lp, v) -> None:
-    """Refuse parameter combinations that have no feasible steady state (never clip silently)."""
-    problems = []
-    if np.any(influx_gp <= 0):
-        problems.append(
+def _feasibility(out, influx_gp, a_gp, a_ep, a_mkp, a_lp, v) -> list[tuple[str, np.ndarray]]:
+    """Conditions for a feasible steady state (never clip silently): (message, violated mask)."""
+    problems = [
+        (
             "granulocyte progenitor pool too large for its division rate and neutrophil output "
-            "(blood_to_mitotic_pool_ratio, gp_division_rate, neutrophil_clearance_rate)"
+            "(blood_to_mitotic_pool_ratio, gp_division_rate, neutrophil_clearance_rate)",
+            influx_gp <= 0,
         )
+    ]
     for name, a, amax in (
         ("gp", a_gp, v["gp_self_renewal_max"]),
         ("ep", a_ep, v["ep_self_renewal_max"]),
         ("mkp", a_mkp, v["mkp_self_renewal_max"]),
         ("lp", a_lp, v["lp_self_renewal_max"]),
     ):
-        if np.any(a >= amax) or np.any(a <= 0):
-            problems.append(
-                f"{name}: steady-state self-renewal {np.max(a):.3f} not below its maximum"
-            )
-    if np.any(out[:, C["alpha_mpp"]] <= 1.0):
-        problems.append("MPP amplification <= 1: HSC output exceeds lineage demand")
-    if problems:
-        raise InputError("infeasible parameter set: " + "; ".join(problems))
+        mask = (a >= amax) | (a <= 0)
+        worst = np.max(a[mask]) if np.any(mask) else np.max(a)
+        problems.append(
+            (f"{name}: steady-state self-renewal {worst:.3f} not in (0, its maximum)", mask)
+        )
+    problems.append(
+        (
+            "MPP amplification <= 1: HSC output exceeds lineage demand",
+            ~(out[:, C["alpha_mpp"]] > 1.0),
+        )
+    )
+    return problems
 
 
 def default_class_modifiers(n_patients: int) -> np.ndarray:
