@@ -23,7 +23,9 @@ OBSERVABLES = (
     ("hsc_malignant", "cells"),
     ("progenitors", "cells"),
     ("progenitors_host", "cells"),
-    ("progenitors_donor", "cells"),
+    ("progenitors_donor", "cells"),  # both donors of a double cord graft
+    ("progenitors_edited", "cells"),
+    ("progenitors_malignant", "cells"),
     ("donor_chimerism_myeloid", "1"),
     ("donor_chimerism_lymphoid", "1"),
     ("donor_chimerism_hsc", "1"),
@@ -58,6 +60,8 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_PROG,
     O_PROG_HOST,
     O_PROG_DONOR,
+    O_PROG_EDITED,
+    O_PROG_MALIGNANT,
     O_CHIM_MYELOID,
     O_CHIM_LYMPHOID,
     O_CHIM_HSC,
@@ -141,6 +145,8 @@ def observe(y, c, cm, active, out):
     out[O_PROG] = prog * w
     out[O_PROG_HOST] = prog_by[L.HOST] * w
     out[O_PROG_DONOR] = (prog_by[L.DONOR] + prog_by[L.DONOR2]) * w
+    out[O_PROG_EDITED] = prog_by[L.EDITED] * w
+    out[O_PROG_MALIGNANT] = prog_by[L.MALIGNANT] * w
     neu_all = neu_by[L.HOST] + neu_by[L.DONOR] + neu_by[L.DONOR2] + neu_by[L.EDITED]
     lym_all = lym_by[L.HOST] + lym_by[L.DONOR] + lym_by[L.DONOR2] + lym_by[L.EDITED]
     hsc_normal = hsc_by[L.HOST] + hsc_by[L.DONOR] + hsc_by[L.DONOR2] + hsc_by[L.EDITED]
