@@ -121,6 +121,14 @@ def _write(tmp_path, text: str) -> str:
         (lambda t: ["simulate", "healthy-adult", "--bogus"], "No such option: --bogus"),
         (lambda t: ["params", "show", "hsc_divison_rate"], "did you mean 'hsc_division_rate'?"),
         (lambda t: ["params", "list", "--update", "x.md"], "--update needs --markdown"),
+        (
+            lambda t: ["params", "list", "--markdown", "--update", str(t / "none.md")],
+            "none.md' does not exist",
+        ),
+        (
+            lambda t: ["params", "list", "--markdown", "--update", _write(t, "no markers")],
+            "needs exactly one pair of generated-table markers",
+        ),
     ],
 )
 def test_input_errors_exit_2_with_one_line(capsys, tmp_path, args, message):

@@ -47,3 +47,29 @@ def test_generated_section_round_trip_and_marker_errors():
     assert generated_table(new) == "| a |\n"
     with pytest.raises(InputError, match="needs exactly one pair of generated-table markers"):
         generated_table("no markers")
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _blocks(language: str) -> list[str]:
+    parts = README.read_text(encoding="utf-8").split("```")
+    return [p.removeprefix(language + "\n") for p in parts[1::2] if p.startswith(language + "\n")]
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (code,) = _blocks("python")
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "hsc-loss.png").is_file()
+
+
+def test_readme_scenario_example_is_valid(tmp_path):
+    from marrowsim import Simulation, load_scenario
+
+    (toml,) = _blocks("toml")
+    path = tmp_path / "my-patient.toml"
+    path.write_text(toml)
+    scenario = load_scenario(path)
+    assert scenario.patient.weight_kg == pytest.approx(69.85, abs=0.01)
+    assert Simulation(scenario.with_overrides(days=20)).run().status == "ok"
