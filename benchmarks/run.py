@@ -37,18 +37,18 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _git_commit() -> str:
+def _git(*args: str) -> str:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return out.stdout.strip() or "unknown"
+        out = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, timeout=10)
+        return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return ""
+
+
+def _git_commit() -> str:
+    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    return commit + (" with uncommitted changes" if dirty else "")
 
 
 def machine() -> list[tuple[str, str]]:
@@ -104,6 +104,13 @@ def report(results: list[tuple[Case, Sizes, CaseResult]], command: str, quick: b
     lines += [
         "Figures are ratios against a reference run made in the same process, on this machine",
         "(a shared machine: other work may have run at the same time; see the load average).",
+        "",
+        "## Summary",
+        "",
+        *_table(
+            [(f"{case.name} ({case.issue})", result.headline) for case, _, result in results],
+            ("case", "speed-up per patient at equal accuracy, batched engine vs solve_ivp loop"),
+        ),
         "",
         "## Machine",
         "",
