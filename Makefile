@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export MARROWSIM_HLA_DATA ?= $(abspath ../shared/data/imgt-hla)
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test test-slow test-all bench lint format validate clean
+.PHONY: demo test test-slow test-all bench docs lint format validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write docs/performance.md
+
+# regenerate the generated parts of the documentation (the parameter table of docs/model.md)
+docs: $(STAMP)
+	$(BIN)/marrowsim params list --markdown --update docs/model.md
 
 validate: $(STAMP)
 	$(BIN)/marrowsim validate --out docs

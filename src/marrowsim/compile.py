@@ -15,8 +15,14 @@ from marrowsim.engine.events import EV_SCALE_CELLS
 from marrowsim.engine.problem import Problem, pack_events, pack_rules
 from marrowsim.errors import InputError
 from marrowsim.model import layout as L
-from marrowsim.model.steady_state import default_class_modifiers, derive_constants, steady_state
+from marrowsim.model.steady_state import (
+    default_class_modifiers,
+    derive_constants,
+    feasible_patients,
+    steady_state,
+)
 from marrowsim.parameters import ParameterSet
+from marrowsim.parameters.priors import MAX_REDRAWS, sample_values
 from marrowsim.scenario import Scenario
 
 Event = tuple[float, int, float, float, float, float]
@@ -58,6 +64,58 @@ def patient_heights(scenarios: Sequence[Scenario], parameters: ParameterSet) -> 
     )
 
 
+def _merged_values(
+    n: int, parameters: ParameterSet, values: Mapping[str, np.ndarray] | None
+) -> dict[str, np.ndarray]:
+    """Every parameter as an array of length ``n``: the set's value unless ``values`` overrides."""
+    merged: dict[str, np.ndarray] = {k: np.full(n, p.value) for k, p in parameters.items()}
+    for name, arr in (values or {}).items():
+        parameters[name]  # unknown names raise UnknownNameError with a suggestion
+        arr = np.asarray(arr, dtype=float)
+        if arr.shape not in ((), (n,)):
+            raise InputError(f"parameter {name!r}: expected {n} values, got shape {arr.shape}")
+        merged[name] = np.broadcast_to(arr, (n,)).copy()
+    return merged
+
+
+def _covariates(scenarios: Sequence[Scenario], parameters: ParameterSet):
+    weight = np.array([s.patient.weight_kg for s in scenarios])
+    male = np.array([s.patient.sex == "male" for s in scenarios])
+    return weight, patient_heights(scenarios, parameters), male
+
+
+def sample_patient_values(
+    scenarios: Sequence[Scenario],
+    parameters: ParameterSet,
+    *,
+    seed: int | np.random.Generator = 0,
+) -> dict[str, np.ndarray]:
+    """Per-patient parameter values drawn from the priors, one patient per scenario.
+
+    A patient whose draw has no feasible healthy steady state (see ``docs/model.md``) is drawn
+    again, so the result is the prior conditioned on feasibility. Reproducible from ``seed``.
+    """
+    n = len(scenarios)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    drawn = sample_values(parameters, n, seed=rng)
+    weight, height, male = _covariates(scenarios, parameters)
+    todo = np.arange(n)
+    for _ in range(MAX_REDRAWS):
+        ok = feasible_patients(
+            _merged_values(len(todo), parameters, {k: v[todo] for k, v in drawn.items()}),
+            weight[todo],
+            height[todo],
+            male[todo],
+        )
+        todo = todo[~ok]
+        if len(todo) == 0:
+            return drawn
+        redraw = sample_values(parameters, len(todo), seed=rng)
+        for name, arr in redraw.items():
+            drawn[name][todo] = arr
+    raise InputError("the priors give almost no patient with a feasible steady state")
+
+
 def compile_problem(
     scenarios: Sequence[Scenario],
     parameters: ParameterSet,
@@ -70,17 +128,9 @@ def compile_problem(
     if any(s.first_day != first or s.days != days for s in scenarios):
         raise InputError("all patients of a batch must share start_day and days")
     n = len(scenarios)
-    merged: dict[str, np.ndarray] = {k: np.full(n, p.value) for k, p in parameters.items()}
-    for name, arr in (values or {}).items():
-        parameters[name]  # unknown names raise UnknownNameError with a suggestion
-        arr = np.asarray(arr, dtype=float)
-        if arr.shape not in ((), (n,)):
-            raise InputError(f"parameter {name!r}: expected {n} values, got shape {arr.shape}")
-        merged[name] = np.broadcast_to(arr, (n,)).copy()
-
-    weight = np.array([s.patient.weight_kg for s in scenarios])
-    male = np.array([s.patient.sex == "male" for s in scenarios])
-    constants = derive_constants(merged, weight, patient_heights(scenarios, parameters), male)
+    merged = _merged_values(n, parameters, values)
+    weight, height, male = _covariates(scenarios, parameters)
+    constants = derive_constants(merged, weight, height, male)
     y0 = steady_state(constants)
     class_mods = default_class_modifiers(n)
     active = np.zeros((n, L.N_CLASSES), dtype=bool)

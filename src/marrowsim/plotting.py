@@ -16,6 +16,7 @@ def plot_solution(solution, path: str | Path | None = None, *, show_lineages: bo
     import matplotlib.pyplot as plt
 
     days = solution.days
+    xlabel = "day (0 = infusion)" if solution.metadata.get("graft_source") else "day"
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     ax = axes[0, 0]
     ax.semilogy(days, np.maximum(solution["anc"], 1e-3), label="ANC", color="tab:blue")
@@ -43,7 +44,7 @@ def plot_solution(solution, path: str | Path | None = None, *, show_lineages: bo
     if len(tx):
         ax.plot(tx, np.full(len(tx), 6.0), "v", color="tab:orange", ms=4, label="RBC transfusion")
     ax.set_ylabel("g/dL")
-    ax.set_xlabel("day (0 = infusion)")
+    ax.set_xlabel(xlabel)
     ax.set_title("Haemoglobin")
     ax.legend(fontsize=8)
     ax = axes[1, 1]
@@ -55,7 +56,7 @@ def plot_solution(solution, path: str | Path | None = None, *, show_lineages: bo
             ):
                 ax.semilogy(days, np.maximum(solution[name], 1.0), lw=0.8, label=f"HSC {label}")
     ax.set_ylabel("cells")
-    ax.set_xlabel("day (0 = infusion)")
+    ax.set_xlabel(xlabel)
     ax.set_title("Stem cells")
     ax.legend(fontsize=8)
     for a in axes.flat:

@@ -53,15 +53,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _quantity(value: Any, dimension: str, field: str) -> Any:
+def _quantity(value: Any, dimension: str) -> Any:
     """Accept a number in canonical units or a string with a unit of the right dimension."""
     if isinstance(value, str):
+        from marrowsim.errors import InputError
         from marrowsim.units import parse_quantity
 
         try:
             return parse_quantity(value, dimension=dimension)[0]
-        except Exception as exc:  # re-raised as a validation error with the field name
-            raise ValueError(f"{field}: {exc}") from None
+        except InputError as exc:  # re-raised as a validation error (its location names the key)
+            raise ValueError(str(exc)) from None
     return value
 
 
@@ -80,12 +81,12 @@ class Patient(_Strict):
     @field_validator("weight_kg", mode="before")
     @classmethod
     def _weight(cls, v: Any) -> Any:
-        return _quantity(v, "mass", "weight_kg")
+        return _quantity(v, "mass")
 
     @field_validator("height_cm", mode="before")
     @classmethod
     def _height(cls, v: Any) -> Any:
-        return _quantity(v, "length", "height_cm")
+        return _quantity(v, "length")
 
     @field_validator("hla")
     @classmethod
@@ -257,10 +258,10 @@ def read_scenario_mapping(name_or_path: str | Path) -> tuple[dict[str, Any], str
     """Read the raw TOML mapping of a scenario file or built-in name."""
     path = Path(name_or_path)
     builtins = builtin_scenarios()
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ScenarioError(f"scenario file {str(path)!r} does not exist")
+    if path.is_file():
         text, where = path.read_text(encoding="utf-8"), str(path)
+    elif path.suffix == ".toml":
+        raise ScenarioError(f"scenario file {str(path)!r} does not exist")
     elif str(name_or_path) in builtins:
         text, where = builtins[str(name_or_path)].read_text(encoding="utf-8"), str(name_or_path)
     else:

@@ -30,6 +30,7 @@ class Simulation:
         method: str = "dopri5",
         rtol: float = 1e-6,
         atol: float = 1e-6,
+        max_steps_per_day: int = 20_000,
     ) -> None:
         from marrowsim.clinical.graft_from_collection import resolve_graft_from_collection
 
@@ -37,12 +38,19 @@ class Simulation:
         loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.scenario = resolve_graft_from_collection(loaded, self.parameters)
         self.method, self.rtol, self.atol = method, rtol, atol
+        self.max_steps_per_day = max_steps_per_day
         self.solution: Solution | None = None
 
     def run(self) -> Solution:
         """Integrate; raises :class:`SolverError` if the integration fails."""
         problem = compile_problem([self.scenario], self.parameters)
-        result = solve(problem, method=self.method, rtol=self.rtol, atol=self.atol)
+        result = solve(
+            problem,
+            method=self.method,
+            rtol=self.rtol,
+            atol=self.atol,
+            max_steps_per_day=self.max_steps_per_day,
+        )
         status = result.status_messages()[0]
         if status != "ok":
             raise SolverError(f"scenario {self.scenario.name!r}: integration failed ({status})")

@@ -79,21 +79,24 @@ UNITS: dict[str, Unit] = {
     **_aliases("kg", "mass", 1.0, "kg"),
     **_aliases("kg", "mass", 0.45359237, "lb", "lbs"),
     **_aliases("cm", "length", 1.0, "cm"),
+    **_aliases("cm", "length", 100.0, "m"),
     **_aliases("cm", "length", 2.54, "in"),
 }
 
 
-def unit(spelling: str) -> Unit:
-    """Return the :class:`Unit` for a spelling, or raise an :class:`InputError` listing them."""
+def unit(spelling: str, *, dimension: str | None = None) -> Unit:
+    """Return the :class:`Unit` for a spelling, or raise an :class:`InputError` listing the
+    allowed spellings (those of ``dimension`` when it is given)."""
     try:
         return UNITS[spelling.strip()]
     except KeyError:
         from marrowsim.errors import did_you_mean
 
-        hint = did_you_mean(spelling, UNITS)
+        allowed = sorted(s for s, u in UNITS.items() if dimension in (None, u.dimension))
+        hint = did_you_mean(spelling, allowed)
         extra = f"; did you mean {hint!r}?" if hint else ""
         raise InputError(
-            f"unknown unit {spelling!r}{extra} (allowed: {', '.join(sorted(UNITS))})"
+            f"unknown unit {spelling!r}{extra} (allowed: {', '.join(allowed)})"
         ) from None
 
 
@@ -102,7 +105,7 @@ def to_canonical(value: float, spelling: str, *, dimension: str | None = None) -
 
     With ``dimension`` given, a unit of another dimension is an error (e.g. ``g/L`` for a dose).
     """
-    u = unit(spelling)
+    u = unit(spelling, dimension=dimension)
     if dimension is not None and u.dimension != dimension:
         allowed = sorted(s for s, x in UNITS.items() if x.dimension == dimension)
         raise InputError(

@@ -6,9 +6,10 @@ exit with code 2; no traceback is shown for them.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-import click
+import typer
 
 # Command modules register themselves on ``app`` when imported.
 from marrowsim.cli import collect as _collect  # noqa: F401
@@ -22,6 +23,24 @@ from marrowsim.errors import DataNotFoundError, InputError, MarrowsimError
 __all__ = ["app", "main"]
 
 
+def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
+    """The exception class ``name`` of the click that typer runs on (typer >= 0.2x vendors its
+    own copy as ``typer._click``; older typer uses click itself): both where present."""
+    found = []
+    for module in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+_NO_ARGS = _click_exceptions("NoArgsIsHelpError")
+_USAGE = _click_exceptions("UsageError")
+_ABORT = (typer.Abort, KeyboardInterrupt, *_click_exceptions("Abort"))
+_EXIT = (typer.Exit, *_click_exceptions("Exit"))
+
+
 def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"marrowsim: error: {message}\n")
     return code
@@ -32,13 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=argv, prog_name="marrowsim", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
-    except click.exceptions.NoArgsIsHelpError:
+    except _NO_ARGS:
         code = 0
-    except click.exceptions.UsageError as exc:
+    except _USAGE as exc:
         code = _fail(" ".join(exc.format_message().split()), 2)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except _ABORT:
         code = _fail("interrupted", 130)
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         code = exc.exit_code
     except (InputError, DataNotFoundError) as exc:
         code = _fail(" ".join(str(exc).split()), 2)

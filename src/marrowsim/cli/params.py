@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from marrowsim.cli.app import app, print_json
+from marrowsim.errors import InputError
 
 params_app = typer.Typer(help="List and inspect model parameters with units and sources.")
 app.add_typer(params_app, name="params")
@@ -13,6 +16,14 @@ app.add_typer(params_app, name="params")
 @params_app.command("list")
 def list_parameters(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Print the Markdown tables of docs/model.md (one per source)."
+    ),
+    update: Path | None = typer.Option(
+        None,
+        "--update",
+        help="With --markdown: rewrite the generated table between the markers in this file.",
+    ),
 ) -> None:
     """List every parameter: name, value, units and source."""
     from rich.console import Console
@@ -20,6 +31,11 @@ def list_parameters(
 
     from marrowsim.parameters import default_parameters
 
+    if update is not None and not markdown:
+        raise InputError("--update needs --markdown")
+    if markdown:
+        _markdown(update)
+        return
     ps = default_parameters()
     if json_output:
         print_json(
@@ -53,3 +69,20 @@ def show_parameter(name: str = typer.Argument(..., help="Parameter name")) -> No
     if p.prior.distribution != "fixed":
         spread = f"cv={p.prior.cv}" if p.prior.cv else f"sd={p.prior.sd}"
         c.print(f"  between-patient variability: {p.prior.distribution} ({spread})")
+
+
+def _markdown(update: Path | None) -> None:
+    import sys
+
+    from marrowsim.io import write_text_atomic
+    from marrowsim.parameters.markdown import parameter_table_markdown, with_generated_table
+
+    table = parameter_table_markdown()
+    if update is None:
+        sys.stdout.write(table)
+        return
+    if not update.is_file():
+        raise InputError(f"--update: file {str(update)!r} does not exist")
+    text = update.read_text(encoding="utf-8")
+    write_text_atomic(update, with_generated_table(text, table, where=str(update)))
+    sys.stdout.write(f"updated the parameter table in {update}\n")

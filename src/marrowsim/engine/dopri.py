@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
+from marrowsim.model import layout as L
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.rhs import rhs
 
@@ -49,44 +50,88 @@ STATUS_MESSAGES = {
 
 
 @njit(cache=True)
-def _integrate_segment(t0, t1, y, h, c, cm, active, rtol, atol, scale, work, max_steps):
-    """Integrate one patient from t0 to t1 in place; returns (status, last step size, steps)."""
+def _active_states(active, idx):
+    """Write the indices of the states of active clone classes and the auxiliary states into
+    ``idx``; return how many. The other states are zero and have zero derivative (``rhs`` skips
+    inactive classes), so the integrator leaves them out of every loop."""
+    m = 0
+    for k in range(L.N_CLASSES):
+        if active[k]:
+            for j in range(L.N_COMPARTMENTS):
+                idx[m] = k * L.N_COMPARTMENTS + j
+                m += 1
+    for i in range(L.N_CELL_STATES, L.N_STATES):
+        idx[m] = i
+        m += 1
+    return m
+
+
+@njit(cache=True)
+def _prepare(t, y, c, cm, active, stages, idx):
+    """After the state changed outside the integrator (start, event, rule): check it, fill the
+    stage buffers for the states the loops skip, list the active states, evaluate f(t, y) into
+    ``stages[0]``. Returns the number of active states, or -1 if the state is not finite."""
+    k1, ytmp, ynew = stages[0], stages[7], stages[8]
+    for i in range(y.shape[0]):
+        if not np.isfinite(y[i]):
+            return -1
+        ytmp[i] = y[i]  # states left out of the stage loops keep their value
+        ynew[i] = y[i]
+    rhs(t, y, c, cm, active, k1)
+    return _active_states(active, idx)
+
+
+@njit(cache=True)
+def _integrate_segment(t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, idx, m, max_steps):
+    """Integrate one patient from t0 to t1 in place; returns (status, last step size, steps).
+
+    ``stages`` = (k1 .. k7, ytmp, ynew), views made once per patient. On entry ``k1`` holds
+    f(t0, y) and ``idx[:m]`` the active states (see :func:`_prepare`); on exit ``k1`` holds
+    f(t1, y) (first-same-as-last across segments). Only the states of active classes are stepped;
+    the error norm is the RMS over all ``n`` states (the others contribute exactly zero), as in
+    SciPy.
+    """
     n = y.shape[0]
-    k1, k2, k3, k4, k5, k6, k7 = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
-    ytmp, ynew = work[7], work[8]
+    k1, k2, k3, k4, k5, k6, k7, ytmp, ynew = stages
     t = t0
     steps = 0
     err_prev = 1e-4
-    rhs(t, y, c, cm, active, k1)
     while t < t1 - 1e-12:
         if steps >= max_steps:
             return STATUS_TOO_MANY_STEPS, h, steps
         if h > t1 - t:
             h = t1 - t
-        for i in range(n):
+        for q in range(m):
+            i = idx[q]
             ytmp[i] = y[i] + h * _A21 * k1[i]
         rhs(t + _C2 * h, ytmp, c, cm, active, k2)
-        for i in range(n):
+        for q in range(m):
+            i = idx[q]
             ytmp[i] = y[i] + h * (_A31 * k1[i] + _A32 * k2[i])
         rhs(t + _C3 * h, ytmp, c, cm, active, k3)
-        for i in range(n):
+        for q in range(m):
+            i = idx[q]
             ytmp[i] = y[i] + h * (_A41 * k1[i] + _A42 * k2[i] + _A43 * k3[i])
         rhs(t + _C4 * h, ytmp, c, cm, active, k4)
-        for i in range(n):
+        for q in range(m):
+            i = idx[q]
             ytmp[i] = y[i] + h * (_A51 * k1[i] + _A52 * k2[i] + _A53 * k3[i] + _A54 * k4[i])
         rhs(t + _C5 * h, ytmp, c, cm, active, k5)
-        for i in range(n):
+        for q in range(m):
+            i = idx[q]
             ytmp[i] = y[i] + h * (
                 _A61 * k1[i] + _A62 * k2[i] + _A63 * k3[i] + _A64 * k4[i] + _A65 * k5[i]
             )
         rhs(t + h, ytmp, c, cm, active, k6)
-        for i in range(n):
+        for q in range(m):
+            i = idx[q]
             ynew[i] = y[i] + h * (
                 _B1 * k1[i] + _B3 * k3[i] + _B4 * k4[i] + _B5 * k5[i] + _B6 * k6[i]
             )
         rhs(t + h, ynew, c, cm, active, k7)
         err = 0.0
-        for i in range(n):
+        for q in range(m):
+            i = idx[q]
             e = h * (
                 _E1 * k1[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i] + _E7 * k7[i]
             )
@@ -101,7 +146,8 @@ def _integrate_segment(t0, t1, y, h, c, cm, active, rtol, atol, scale, work, max
         steps += 1
         if err <= 1.0:
             t += h
-            for i in range(n):
+            for q in range(m):
+                i = idx[q]
                 y[i] = ynew[i]
                 k1[i] = k7[i]
             # PI controller (alpha = 0.17, beta = 0.04), safety 0.9, growth within [0.2, 5]
@@ -147,17 +193,23 @@ def solve_batch(
         y = y0[p].copy()
         active = active0[p].copy()
         work = np.empty((9, n_states))
+        stages = (work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8])
+        idx = np.empty(n_states, dtype=np.int64)
+        m = 0
         c = consts[p]
         cm = class_mods[p]
+        scale_p, rules_p, rule_state_p = scale[p], rules[p], rule_state[p]  # views made once
         h = 0.05
         e = 0
         ne = n_events[p]
         total_steps = 0
         st = STATUS_OK
+        k1_valid = False  # whether work[0] holds f(t, y) for the current state
         for d in range(n_days + 1):
             day = t_start + d
             observe(y, c, cm, active, obs_out[p, d])
-            apply_rules(day, obs_out[p, d], rules[p], n_rules[p], rule_state[p], y, active)
+            if apply_rules(day, obs_out[p, d], rules_p, n_rules[p], rule_state_p, y, active):
+                k1_valid = False
             # events scheduled during (day, day + 1): apply those at 'day', split at the others
             t = float(day)
             while e < ne and events[p, e, 0] < t - 1e-9:  # events before the start are dropped
@@ -168,12 +220,32 @@ def solve_batch(
                 while e < ne and abs(events[p, e, 0] - t) < 1e-9:
                     apply_event(events[p, e], y, c, cm, active)
                     e += 1
+                    k1_valid = False
                 t_next = float(day + 1)
                 if e < ne and events[p, e, 0] < t_next - 1e-9:
                     t_next = events[p, e, 0]
+                if not k1_valid:
+                    m = _prepare(t, y, c, cm, active, stages, idx)
+                    if m < 0:
+                        st = STATUS_NOT_FINITE
+                        break
                 st, h, steps = _integrate_segment(
-                    t, t_next, y, h, c, cm, active, rtol, atol, scale[p], work, max_steps_per_day
+                    t,
+                    t_next,
+                    y,
+                    h,
+                    c,
+                    cm,
+                    active,
+                    rtol,
+                    atol,
+                    scale_p,
+                    stages,
+                    idx,
+                    m,
+                    max_steps_per_day,
                 )
+                k1_valid = True
                 total_steps += steps
                 if st != STATUS_OK:
                     break

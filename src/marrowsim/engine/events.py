@@ -120,7 +120,9 @@ def apply_event(ev, y, c, cm, active):
 
 @njit(cache=True)
 def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
-    """Evaluate the morning rules of one patient on that day's counts ``obs``."""
+    """Evaluate the morning rules of one patient on that day's counts ``obs``; returns the number
+    of rules that changed the state (transfusions given, filgrastim doses)."""
+    fired = 0
     for r in range(n_rules):
         kind = int(rules[r, 0])
         if kind == RULE_TRANSFUSE_PLATELETS:
@@ -129,12 +131,14 @@ def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
                 active[L.TRANSFUSED] = True
                 rule_state[RS_PLT_TRANSFUSIONS] += 1.0
                 obs[O_PLT_TRANSFUSION] = 1.0
+                fired += 1
         elif kind == RULE_TRANSFUSE_RBC:
             if obs[O_HB] < rules[r, 1]:
                 y[L.TRANSFUSED * L.N_COMPARTMENTS + L.RBC1] += rules[r, 2]
                 active[L.TRANSFUSED] = True
                 rule_state[RS_RBC_TRANSFUSIONS] += 1.0
                 obs[O_RBC_TRANSFUSION] = 1.0
+                fired += 1
         elif kind == RULE_FILGRASTIM_UNTIL:
             if day < rules[r, 1] or rule_state[RS_FILG_DONE] > 0.0:
                 continue
@@ -147,6 +151,8 @@ def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
                 continue
             y[L.N_CELL_STATES + L.AUX_FILG_DEPOT] += rules[r, 2]
             obs[O_FILG_DOSE] += rules[r, 2]
+            fired += 1
+    return fired
 
 
 def empty_events(n_patients: int) -> tuple[np.ndarray, np.ndarray]:

@@ -60,6 +60,10 @@ def _solve_one(problem, p, method, rtol, atol, obs, final, rule_state) -> int:
             t_next = float(day + 1)
             if e < ne and events[e, 0] < t_next - 1e-9:
                 t_next = events[e, 0]
+            if not np.all(np.isfinite(y)):  # solve_ivp raises on it: a status, as in the engine
+                obs[d + 1 :] = np.nan
+                final[:] = y
+                return STATUS_NOT_FINITE
             sol = solve_ivp(fun, (t, t_next), y, method=method, rtol=rtol, atol=atol_vec)
             if not sol.success or not np.all(np.isfinite(sol.y[:, -1])):
                 obs[d + 1 :] = np.nan

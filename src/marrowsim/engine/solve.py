@@ -44,6 +44,8 @@ def solve(
         raise InputError(f"unknown solver method {method!r} (allowed: {', '.join(METHODS)})")
     if not (0 < rtol < 1 and 0 < atol < 1):
         raise InputError(f"rtol and atol must be in (0, 1), got rtol={rtol}, atol={atol}")
+    if max_steps_per_day < 1:
+        raise InputError(f"max_steps_per_day must be at least 1, got {max_steps_per_day}")
     if method == "dopri5":
         out = allocate_outputs(problem.n_patients, problem.y0.shape[1], problem.n_days)
         solve_batch(

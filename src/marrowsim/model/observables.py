@@ -23,7 +23,9 @@ OBSERVABLES = (
     ("hsc_malignant", "cells"),
     ("progenitors", "cells"),
     ("progenitors_host", "cells"),
-    ("progenitors_donor", "cells"),
+    ("progenitors_donor", "cells"),  # both donors of a double cord graft
+    ("progenitors_edited", "cells"),
+    ("progenitors_malignant", "cells"),
     ("donor_chimerism_myeloid", "1"),
     ("donor_chimerism_lymphoid", "1"),
     ("donor_chimerism_hsc", "1"),
@@ -60,6 +62,8 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_PROG,
     O_PROG_HOST,
     O_PROG_DONOR,
+    O_PROG_EDITED,
+    O_PROG_MALIGNANT,
     O_CHIM_MYELOID,
     O_CHIM_LYMPHOID,
     O_CHIM_HSC,
@@ -78,6 +82,7 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
 ) = range(N_OBSERVABLES)
 
 _PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
+_RED_COMPARTMENTS = (L.RETB, L.RBC1, L.RBC2, L.RBC3, L.RBC4)  # circulating red cells
 _MARROW_COMPARTMENTS = (
     L.HSC,
     L.MPP1,
@@ -102,8 +107,32 @@ def _ratio(num, den):
 
 
 @njit(cache=True)
+def _cell(y, k, j):
+    return y[k * L.N_COMPARTMENTS + j]
+
+
+@njit(cache=True)
+def _class_sum(y, k, compartments):
+    o = k * L.N_COMPARTMENTS
+    total = 0.0
+    for j in compartments:
+        total += y[o + j]
+    return total
+
+
+@njit(cache=True)
+def _normal_and_donor(y, j):
+    """Sum of compartment ``j`` over the normal classes (host, donors, edited), and the donors'."""
+    donor = _cell(y, L.DONOR, j) + _cell(y, L.DONOR2, j)
+    return _cell(y, L.HOST, j) + donor + _cell(y, L.EDITED, j), donor
+
+
+@njit(cache=True)
 def observe(y, c, cm, active, out):
-    """Fill ``out`` (length N_OBSERVABLES) with the observables of one patient."""
+    """Fill ``out`` (length N_OBSERVABLES) with the observables of one patient.
+
+    Called every simulated morning for every patient: it allocates nothing.
+    """
     anc, hb, plt, alc = blood_counts(y, c, cm, active)
     w = c[K.K_WEIGHT]
     bv = c[K.K_BV] * 1e9
@@ -114,62 +143,47 @@ def observe(y, c, cm, active, out):
     out[O_PLT] = plt
     retic = 0.0
     red = 0.0
-    neu_by = [0.0] * L.N_CLASSES
-    lym_by = [0.0] * L.N_CLASSES
-    hsc_by = [0.0] * L.N_CLASSES
-    prog_by = [0.0] * L.N_CLASSES
+    hsc = 0.0
+    prog = 0.0
     marrow = 0.0
     for k in range(L.N_CLASSES):
-        o = k * L.N_COMPARTMENTS
-        retic += y[o + L.RETB]
-        red += y[o + L.RETB]
-        for j in range(L.RBC1, L.RBC4 + 1):
-            red += y[o + j]
-        neu_by[k] = y[o + L.NEU]
-        lym_by[k] = y[o + L.LYM]
-        hsc_by[k] = y[o + L.HSC]
-        for j in _PROGENITOR_COMPARTMENTS:
-            prog_by[k] += y[o + j]
-        for j in _MARROW_COMPARTMENTS:
-            marrow += y[o + j]
+        retic += _cell(y, k, L.RETB)
+        red += _class_sum(y, k, _RED_COMPARTMENTS)
+        hsc += _cell(y, k, L.HSC)
+        prog += _class_sum(y, k, _PROGENITOR_COMPARTMENTS)
+        marrow += _class_sum(y, k, _MARROW_COMPARTMENTS)
     out[O_RETIC] = retic / bv
     out[O_RBC] = red / c[K.K_BV] * 1e-12
-    o = L.TRANSFUSED * L.N_COMPARTMENTS
     plt_transfused = 0.0
     for j in range(L.PLT1, L.PLT5 + 1):
-        plt_transfused += y[o + j]
-    red_transfused = y[o + L.RETB]
-    for j in range(L.RBC1, L.RBC4 + 1):
-        red_transfused += y[o + j]
+        plt_transfused += _cell(y, L.TRANSFUSED, j)
+    red_transfused = _class_sum(y, L.TRANSFUSED, _RED_COMPARTMENTS)
     out[O_PLT_ENDOGENOUS] = plt - plt_transfused / bv
     out[O_HB_ENDOGENOUS] = (
         hb - red_transfused * c[K.K_MCH] * cm[L.TRANSFUSED, K.CM_MCH] / c[K.K_BV] * 1e-13
     )
-    hsc = 0.0
-    prog = 0.0
-    for k in range(L.N_CLASSES):
-        hsc += hsc_by[k]
-        prog += prog_by[k]
     out[O_HSC] = hsc * w
-    out[O_HSC_HOST] = hsc_by[L.HOST] * w
-    out[O_HSC_DONOR] = hsc_by[L.DONOR] * w
-    out[O_HSC_DONOR2] = hsc_by[L.DONOR2] * w
-    out[O_HSC_EDITED] = hsc_by[L.EDITED] * w
-    out[O_HSC_MALIGNANT] = hsc_by[L.MALIGNANT] * w
+    out[O_HSC_HOST] = _cell(y, L.HOST, L.HSC) * w
+    out[O_HSC_DONOR] = _cell(y, L.DONOR, L.HSC) * w
+    out[O_HSC_DONOR2] = _cell(y, L.DONOR2, L.HSC) * w
+    out[O_HSC_EDITED] = _cell(y, L.EDITED, L.HSC) * w
+    out[O_HSC_MALIGNANT] = _cell(y, L.MALIGNANT, L.HSC) * w
     out[O_PROG] = prog * w
-    out[O_PROG_HOST] = prog_by[L.HOST] * w
-    out[O_PROG_DONOR] = (prog_by[L.DONOR] + prog_by[L.DONOR2]) * w
-    neu_all = neu_by[L.HOST] + neu_by[L.DONOR] + neu_by[L.DONOR2] + neu_by[L.EDITED]
-    lym_all = lym_by[L.HOST] + lym_by[L.DONOR] + lym_by[L.DONOR2] + lym_by[L.EDITED]
-    hsc_normal = hsc_by[L.HOST] + hsc_by[L.DONOR] + hsc_by[L.DONOR2] + hsc_by[L.EDITED]
-    out[O_CHIM_MYELOID] = _ratio(neu_by[L.DONOR] + neu_by[L.DONOR2], neu_all)
-    out[O_CHIM_LYMPHOID] = _ratio(lym_by[L.DONOR] + lym_by[L.DONOR2], lym_all)
-    out[O_CHIM_HSC] = _ratio(hsc_by[L.DONOR] + hsc_by[L.DONOR2], hsc_normal)
-    out[O_EDITED_MYELOID] = _ratio(neu_by[L.EDITED], neu_all)
-    blasts = 0.0
-    o = L.MALIGNANT * L.N_COMPARTMENTS
-    for j in _MARROW_COMPARTMENTS:
-        blasts += y[o + j]
+    out[O_PROG_HOST] = _class_sum(y, L.HOST, _PROGENITOR_COMPARTMENTS) * w
+    out[O_PROG_DONOR] = (
+        _class_sum(y, L.DONOR, _PROGENITOR_COMPARTMENTS)
+        + _class_sum(y, L.DONOR2, _PROGENITOR_COMPARTMENTS)
+    ) * w
+    out[O_PROG_EDITED] = _class_sum(y, L.EDITED, _PROGENITOR_COMPARTMENTS) * w
+    out[O_PROG_MALIGNANT] = _class_sum(y, L.MALIGNANT, _PROGENITOR_COMPARTMENTS) * w
+    neu_all, neu_donor = _normal_and_donor(y, L.NEU)
+    lym_all, lym_donor = _normal_and_donor(y, L.LYM)
+    hsc_normal, hsc_donor = _normal_and_donor(y, L.HSC)
+    out[O_CHIM_MYELOID] = _ratio(neu_donor, neu_all)
+    out[O_CHIM_LYMPHOID] = _ratio(lym_donor, lym_all)
+    out[O_CHIM_HSC] = _ratio(hsc_donor, hsc_normal)
+    out[O_EDITED_MYELOID] = _ratio(_cell(y, L.EDITED, L.NEU), neu_all)
+    blasts = _class_sum(y, L.MALIGNANT, _MARROW_COMPARTMENTS)
     out[O_BLASTS] = _ratio(blasts, marrow)
     gcsf, epo, tpo, _il7, _m_g, _m_e, _m_t = cytokine_signals(y, c, cm, active)
     out[O_GCSF] = gcsf

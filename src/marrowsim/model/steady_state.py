@@ -56,8 +56,33 @@ def derive_constants(
 ) -> np.ndarray:
     """Per-patient constant vectors, shape ``(patients, N_CONSTANTS)``.
 
-    ``values`` maps parameter names to scalars or arrays of shape ``(patients,)``.
+    ``values`` maps parameter names to scalars or arrays of shape ``(patients,)``. Raises
+    :class:`InputError` if any patient's parameters have no feasible steady state.
     """
+    out, problems = _derive(values, weight_kg, height_cm, male)
+    bad = [message for message, mask in problems if np.any(mask)]
+    if bad:
+        raise InputError("infeasible parameter set: " + "; ".join(bad))
+    return out
+
+
+def feasible_patients(
+    values: Mapping[str, np.ndarray | float],
+    weight_kg: np.ndarray,
+    height_cm: np.ndarray,
+    male: np.ndarray,
+) -> np.ndarray:
+    """Boolean mask ``(patients,)``: whose parameters have a feasible healthy steady state."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # infeasible rows give NaN, not noise
+        _, problems = _derive(values, weight_kg, height_cm, male)
+    ok = np.ones(np.asarray(weight_kg).shape[0], dtype=bool)
+    for _, mask in problems:
+        ok &= ~mask
+    return ok
+
+
+def _derive(values, weight_kg, height_cm, male) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Constants and, per feasibility condition, a message and the mask of patients violating it."""
     w = np.asarray(weight_kg, dtype=float)
     n = w.shape[0]
     v = {k: np.broadcast_to(np.asarray(x, dtype=float), (n,)) for k, x in values.items()}
@@ -224,33 +249,40 @@ def derive_constants(
     put("atg_ke", v["atg_elimination_rate"])
     put("atg_kill", v["atg_lymphocyte_kill_rate"])
 
-    _check(out)
-    return out
+    return out, _feasibility(out)
 
 
-def _check(out: np.ndarray) -> None:
-    """Refuse parameter combinations that have no feasible steady state (never clip silently)."""
+def _feasibility(out: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Conditions for a feasible steady state (never clip silently): (message, violated mask)."""
     problems = []
-    a_star = {
-        "gp": _steady_self_renewal_of(out, "gp"),
-        "ep": _steady_self_renewal_of(out, "ep"),
-    }
-    for name, a in a_star.items():
-        if np.any(out[:, C[f"a_{name}_max"]] >= 0.5):
-            problems.append(f"{name}: maximal self-renewal reaches 1/2 (an unbounded amplifier)")
-        if np.any(a <= 0):
-            problems.append(f"{name}: steady-state amplification below 2")
-    for name in ("gp", "ep", "mkp", "lp", "cmp"):
-        a_min = out[:, C[f"a_{name}_min"]]
-        if np.any(a_min < 0):
-            problems.append(
-                f"{name}: EC50 {np.min(out[:, C[f'{name}_ec50']]):.3g} too small for its "
-                "steady-state self-renewal and maximum (self-renewal without signal would be < 0)"
+    for name in ("gp", "ep"):
+        a_max = out[:, C[f"a_{name}_max"]]
+        problems.append(
+            (f"{name}: maximal self-renewal reaches 1/2 (an unbounded amplifier)", a_max >= 0.5)
+        )
+        problems.append(
+            (
+                f"{name}: steady-state amplification not above 2",
+                _steady_self_renewal_of(out, name) <= 0,
             )
-    if np.any(out[:, C["alpha_mpp"]] <= 1.0):
-        problems.append("MPP amplification <= 1: HSC output exceeds lineage demand")
-    if problems:
-        raise InputError("infeasible parameter set: " + "; ".join(problems))
+        )
+    for name in ("gp", "ep", "mkp", "lp", "cmp"):
+        mask = ~(out[:, C[f"a_{name}_min"]] >= 0)
+        worst = np.min(out[mask, C[f"{name}_ec50"]]) if np.any(mask) else np.nan
+        problems.append(
+            (
+                f"{name}: EC50 {worst:.3g} too small for its steady-state self-renewal and maximum "
+                "(self-renewal without signal would be < 0)",
+                mask,
+            )
+        )
+    problems.append(
+        (
+            "MPP amplification <= 1: HSC output exceeds lineage demand",
+            ~(out[:, C["alpha_mpp"]] > 1.0),
+        )
+    )
+    return problems
 
 
 def _steady_self_renewal_of(out: np.ndarray, name: str) -> np.ndarray:

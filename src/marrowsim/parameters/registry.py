@@ -80,6 +80,11 @@ def parameter_files() -> list[resources.abc.Traversable]:
     return sorted((f for f in sets.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
 
 
+def parameters_by_file() -> dict[str, list[Parameter]]:
+    """The shipped parameters grouped by the file (one source) that defines them."""
+    return {f.name.removesuffix(".toml"): _parse_file(f) for f in parameter_files()}
+
+
 @functools.cache
 def default_parameters() -> ParameterSet:
     """All shipped parameters. A name defined in two files is an error."""
