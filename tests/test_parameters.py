@@ -98,15 +98,19 @@ def test_sample_values_is_seeded_and_names_can_be_chosen():
 
 
 def test_patients_without_a_steady_state_are_redrawn_or_refused(monkeypatch):
+    from marrowsim.compile import patient_heights
+    from marrowsim.model.steady_state import feasible_patients
+
     ps = default_parameters()
     scenarios = [load_scenario("healthy-adult")] * 300
     values = sample_patient_values(scenarios, ps, seed=5)
-    # the constraint that rejects most draws (docs/model.md): neutrophil output must exceed what
-    # the mitotic pool makes by itself, d_neu > p_gp / blood_to_mitotic_pool_ratio
-    ratio = ps.value("blood_to_mitotic_pool_ratio")
-    assert np.all(values["neutrophil_clearance_rate"] > values["gp_division_rate"] / ratio)
-    slow = replace(ps["neutrophil_clearance_rate"], value=1.0, prior=Prior())
-    impossible = ParameterSet({**dict(ps.items()), "neutrophil_clearance_rate": slow})
+    merged = {k: np.full(300, p.value) for k, p in ps.items()} | values
+    weight = np.full(300, scenarios[0].patient.weight_kg)
+    male = np.full(300, scenarios[0].patient.sex == "male")
+    assert feasible_patients(merged, weight, patient_heights(scenarios, ps), male).all()
+    # a CMP half-effect level below what the steady-state self-renewal allows: no draw is feasible
+    low = replace(ps["cmp_demand_ec50"], value=0.3, prior=Prior())
+    impossible = ParameterSet({**dict(ps.items()), "cmp_demand_ec50": low})
     monkeypatch.setattr("marrowsim.compile.MAX_REDRAWS", 3)
     with pytest.raises(InputError, match="no patient with a feasible steady state"):
         sample_patient_values(scenarios[:2], impossible, seed=0)

@@ -124,6 +124,12 @@ def compile_problem(
     """Build one batch. ``values`` overrides parameter values per patient (arrays of length P)."""
     if not scenarios:
         raise InputError("no scenarios to compile")
+    from marrowsim.clinical.graft_from_collection import resolve_graft_from_collection
+
+    resolved: dict[int, Scenario] = {}  # a cohort shares scenario objects: resolve each once
+    scenarios = [
+        resolved.setdefault(id(s), resolve_graft_from_collection(s, parameters)) for s in scenarios
+    ]
     first, days = scenarios[0].first_day, scenarios[0].days
     if any(s.first_day != first or s.days != days for s in scenarios):
         raise InputError("all patients of a batch must share start_day and days")

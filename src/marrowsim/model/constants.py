@@ -25,6 +25,7 @@ CONSTANT_NAMES = (
     "cmp_star",  # steady-state CMP per kg
     "cmp_amplification",
     "demand_eps",  # progenitor demand signal: non-specific share
+    "cmp_gcsf_weight",  # weight of G-CSF (vs lineage demand) in the CMP self-renewal stimulus
     "f_gp",  # split of CMP output into the myeloid lineages
     "f_ep",
     "f_mkp",
@@ -38,7 +39,8 @@ CONSTANT_NAMES = (
     "gcsf_marrow_weight",
     "gcsf_eps",  # non-receptor clearance relative to receptor clearance at steady state
     "npm_gcsf_emax",  # maximal fractional acceleration of post-mitotic maturation
-    "npm_gcsf_ec50",  # G-CSF level of half-maximal acceleration of maturation and division
+    "npm_gcsf_ec50",  # G-CSF level of half-maximal acceleration of maturation and release
+    "release_gcsf_emax",  # maximal fractional acceleration of release from the marrow reserve
     "filgrastim_to_gcsf",  # relative G-CSF level per ug/kg of filgrastim in plasma
     "k_npm",  # exit rate of each post-mitotic neutrophil stage at steady state, 1/d
     "d_neu",
@@ -133,6 +135,7 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_CMP_STAR,
     K_CMP_AMPLIFICATION,
     K_DEMAND_EPS,
+    K_CMP_GCSF_WEIGHT,
     K_F_GP,
     K_F_EP,
     K_F_MKP,
@@ -146,6 +149,7 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_GCSF_EPS,
     K_NPM_GCSF_EMAX,
     K_NPM_GCSF_EC50,
+    K_RELEASE_GCSF_EMAX,
     K_FILG_TO_GCSF,
     K_K_NPM,
     K_D_NEU,

@@ -125,11 +125,15 @@ def rhs(t, y, c, cm, active, dy):
 
     hill = c[K.K_CYTOKINE_HILL]
     a_gp = _self_renewal(gcsf, c[K.K_A_GP_MIN], c[K.K_A_GP_MAX], c[K.K_GP_EC50], hill)
-    k_npm = c[K.K_K_NPM] * _acceleration(gcsf, c[K.K_NPM_GCSF_EMAX], c[K.K_NPM_GCSF_EC50])
+    ec50 = c[K.K_NPM_GCSF_EC50]
+    k_npm = c[K.K_K_NPM] * _acceleration(gcsf, c[K.K_NPM_GCSF_EMAX], ec50)
+    k_release = c[K.K_K_NPM] * _acceleration(gcsf, c[K.K_RELEASE_GCSF_EMAX], ec50)
     p_gp = c[K.K_P_GP]
     eps = c[K.K_DEMAND_EPS]
     demand = (1.0 + eps) / (eps + psi)
-    a_cmp = _self_renewal(demand, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
+    w = c[K.K_CMP_GCSF_WEIGHT]  # CMP/GMP respond to G-CSF as well as to the early-acting signal
+    stimulus = demand ** (1.0 - w) * gcsf**w
+    a_cmp = _self_renewal(stimulus, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
     a_ep = _self_renewal(epo, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
     a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
@@ -166,8 +170,8 @@ def rhs(t, y, c, cm, active, dy):
         gp_out = 2.0 * (1.0 - a_gp) * p_gp * gp
         dy[o + L.NPM1] = gp_out - k_npm * y[o + L.NPM1]
         dy[o + L.NPM2] = k_npm * (y[o + L.NPM1] - y[o + L.NPM2])
-        dy[o + L.NPM3] = k_npm * (y[o + L.NPM2] - y[o + L.NPM3])
-        dy[o + L.NEU] = k_npm * y[o + L.NPM3] - c[K.K_D_NEU] * y[o + L.NEU]
+        dy[o + L.NPM3] = k_npm * y[o + L.NPM2] - k_release * y[o + L.NPM3]
+        dy[o + L.NEU] = k_release * y[o + L.NPM3] - c[K.K_D_NEU] * y[o + L.NEU]
 
         ep = y[o + L.EP]
         dy[o + L.EP] = (2.0 * a_ep - 1.0) * p_ep * ep + c[K.K_F_EP] * cmp_out

@@ -141,6 +141,7 @@ def _derive(values, weight_kg, height_cm, male) -> tuple[np.ndarray, list[tuple[
     put("gcsf_eps", 1.0 / (v["gcsf_max_elevation"] - 1.0))
     put("npm_gcsf_emax", v["gcsf_maturation_acceleration_max"] - 1.0)
     put("npm_gcsf_ec50", v["gcsf_maturation_ec50"])
+    put("release_gcsf_emax", v["gcsf_release_acceleration_max"] - 1.0)
     # ug/kg in plasma -> ng/mL (= ug/L) -> relative to the endogenous steady-state level
     gcsf_ng_per_ml = v["gcsf_endogenous_concentration_pg_per_ml"] * 1e-3
     put("filgrastim_to_gcsf", 1.0 / (v["filgrastim_volume_of_distribution"] * gcsf_ng_per_ml))
@@ -224,6 +225,7 @@ def _derive(values, weight_kg, height_cm, male) -> tuple[np.ndarray, list[tuple[
         _minimal_self_renewal(a_cmp, v["cmp_self_renewal_max"], v["cmp_demand_ec50"], hill),
     )
     put("demand_eps", 1.0 / (v["progenitor_demand_max_elevation"] - 1.0))
+    put("cmp_gcsf_weight", v["cmp_gcsf_weight"])
     put("cmp_star", myeloid_influx / (2.0 * (1.0 - a_cmp) * p_cmp))
     for name, x in (("f_gp", influx_gp), ("f_ep", influx_ep), ("f_mkp", influx_mkp)):
         put(name, x / myeloid_influx)

@@ -75,13 +75,15 @@ FREE: tuple[Free, ...] = (
     Free("cmp_demand_ec50", 0.3, 100.0),
     Free("progenitor_demand_max_elevation", 2.0, 50.0),
     Free("gcsf_amplification_max_ratio", 1.5, 8.0),
-    Free("gp_gcsf_ec50", 1.0, 500.0),
+    Free("gp_gcsf_ec50", 1.0, 2000.0),
     Free("filgrastim_neutrophil_clearance_share", 0.0, 0.95, log=False),
     Free("cytokine_response_hill", 0.3, 1.5, log=False),
     Free("gcsf_marrow_neutrophil_weight", 0.0, 1.0, log=False),
     # Price 1996 measured the maturation acceleration at filgrastim levels hundreds of times the
     # endogenous G-CSF; the half-effect level is searched above the endogenous levels of aplasia.
     Free("gcsf_maturation_ec50", 20.0, 2000.0),
+    Free("gcsf_release_acceleration_max", 1.0, 30.0),
+    Free("cmp_gcsf_weight", 0.0, 1.0, log=False),
     Free("methotrexate_log_kill_progenitors", 0.0, 0.03, log=False),
     Free("graft_mep_megakaryocyte_yield", 0.1, 100.0),
     Free("mkp_tpo_ec50", 0.5, 50.0),
@@ -107,6 +109,8 @@ FITTED_FILES = {
         name: "Assumptions_cytokines.toml"
         for name in (
             "gcsf_amplification_max_ratio",
+            "gcsf_release_acceleration_max",
+            "cmp_gcsf_weight",
             "gp_gcsf_ec50",
             "filgrastim_neutrophil_clearance_share",
             "cytokine_response_hill",
