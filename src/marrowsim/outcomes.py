@@ -97,6 +97,8 @@ def _post(days: np.ndarray) -> int:
 
 
 def _day_or_nan(days: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    if len(days) == 0:
+        return np.full(idx.shape, np.nan)
     return np.where(idx >= 0, days[np.maximum(idx, 0)], np.nan).astype(float)
 
 
@@ -113,6 +115,8 @@ def nadir_batch(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
     """(day, value) of each row's post-transplant minimum (first occurrence); NaN if none."""
     v = _rows(values)[:, _post(days) :]
     i = _argmin_finite(v)
+    if v.shape[1] == 0:
+        return np.full(v.shape[0], np.nan), np.full(v.shape[0], np.nan)
     value = np.where(i >= 0, v[np.arange(v.shape[0]), np.maximum(i, 0)], np.nan)
     return _day_or_nan(days[_post(days) :], i), value
 
