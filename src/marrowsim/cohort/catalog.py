@@ -11,18 +11,22 @@
 
 ``state`` is ``running``, ``completed``, ``interrupted`` or ``failed``; an attempt killed with
 ``kill -9`` stays ``running``. Only the driver writes, opening the file for each write so that
-``marrowsim results`` or a user's ``duckdb`` shell can read it between writes.
+``marrowsim results`` or a user's ``duckdb`` shell can read it between writes; chunk rows are
+written in batches (at most every ``FLUSH_SECONDS``, and when the attempt ends), so a killed
+attempt may miss its last few chunk rows (the chunks themselves are on disk, see ``chunk.json``).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 CATALOG = "catalog.duckdb"
+FLUSH_SECONDS = 5.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     attempt INTEGER, run_id VARCHAR, state VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
@@ -49,6 +53,8 @@ class Catalog:
     def __init__(self, run_dir: str | Path):
         self.path = Path(run_dir) / CATALOG
         self.attempt: int | None = None
+        self._pending: list[list[Any]] = []
+        self._flushed = time.monotonic()
 
     def _connect(self):
         import duckdb
@@ -95,20 +101,27 @@ class Catalog:
         return self.attempt
 
     def chunk_done(self, report: Any, first_patient: int) -> None:
-        with self._connect() as con:
-            con.execute(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self.attempt,
-                    report.index,
-                    first_patient,
-                    report.n_patients,
-                    report.wall_seconds,
-                    report.worker,
-                    json.dumps(report.status_counts),
-                    _now(),
-                ],
-            )
+        self._pending.append(
+            [
+                self.attempt,
+                report.index,
+                first_patient,
+                report.n_patients,
+                report.wall_seconds,
+                report.worker,
+                json.dumps(report.status_counts),
+                _now(),
+            ]
+        )
+        if time.monotonic() - self._flushed > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            with self._connect() as con:
+                con.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._pending)
+            self._pending = []
+        self._flushed = time.monotonic()
 
     def finish(
         self,
@@ -121,6 +134,7 @@ class Catalog:
     ) -> None:
         if self.attempt is None:
             return
+        self.flush()
         with self._connect() as con:
             con.execute(
                 "UPDATE runs SET state = ?, finished_at = ?, chunks_computed = ?, "

@@ -229,10 +229,18 @@ def _std_normal(
     u: np.ndarray, centre: float, scale: float, low: float | None, high: float | None
 ) -> np.ndarray:
     """Standard-normal quantile at ``u`` restricted to the latent range [low, high]."""
-    from scipy import special, stats
+    from scipy import special
 
     if low is None and high is None:
         return special.ndtri(u)
     a = -np.inf if low is None else (low - centre) / scale
     b = np.inf if high is None else (high - centre) / scale
-    return stats.truncnorm.ppf(u, a, b)
+    if a > 0:  # both bounds in the upper tail: sample the mirror image for precision
+        return -_truncated_ndtri(1.0 - u, -b, -a, special)
+    return _truncated_ndtri(u, a, b, special)
+
+
+def _truncated_ndtri(u: np.ndarray, a: float, b: float, special) -> np.ndarray:
+    """Inverse CDF of the standard normal truncated to [a, b] (a <= 0)."""
+    lo, hi = special.ndtr(a), special.ndtr(b)
+    return np.clip(special.ndtri(lo + u * (hi - lo)), a, b)  # clip: float rounding only

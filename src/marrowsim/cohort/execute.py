@@ -120,7 +120,7 @@ def _run_on_dask(tasks, plan, scheduler: str) -> Iterator[ChunkReport]:
             ): t
             for t in tasks
         }
-        for future in as_completed(list(futures)):
+        for future in as_completed(list(futures), loop=client.loop):
             yield _result(future, futures[future])
     except BaseException:
         client.cancel(list(locals().get("futures", {})))
