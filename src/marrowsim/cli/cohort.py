@@ -39,7 +39,7 @@ def _fmt(x: Any, digits: int = 3) -> str:
 def _interval(value: Any, ci: Any) -> str:
     if not ci:
         return _fmt(value)
-    return f"{_fmt(value)} ({_fmt(ci[0])}–{_fmt(ci[1])})"
+    return f"{_fmt(value)} ({_fmt(ci[0])} to {_fmt(ci[1])})"
 
 
 def _print_tables(doc: dict[str, Any]) -> None:

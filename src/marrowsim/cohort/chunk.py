@@ -139,11 +139,16 @@ def _solve(problem, task: ChunkTask):
     from marrowsim.engine.solve import solve
 
     with _SOLVE_LOCK:
-        if task.numba_threads is not None:
-            import numba
+        if task.numba_threads is None:
+            return solve(problem)
+        import numba
 
-            numba.set_num_threads(task.numba_threads)
-        return solve(problem)
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(task.numba_threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            return solve(problem)
+        finally:
+            numba.set_num_threads(before)  # the caller's setting (in-process runs)
 
 
 def _solve_arm(task: ChunkTask, plan: CohortPlan, arm: ArmPlan, sample: ChunkSample):

@@ -250,7 +250,7 @@ def _execute(plan, manifest, run_dir, workers, scheduler, progress) -> RunSummar
             min((i + 1) * size, n),
             ident["seed"],
             ident["trajectory_step"],
-            numba_threads=None if scheduler else 1,
+            numba_threads=1,  # one core per worker process (or Dask worker thread)
         )
         for i in range(manifest["chunks"])
         if i not in finished
