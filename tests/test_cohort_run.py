@@ -232,3 +232,45 @@ def test_dask_cluster_run_equals_local_run(reference, tmp_path, dask_cluster, ca
     doc = json.loads(capsys.readouterr().out)
     assert doc["run"]["executor"] == "dask"
     assert_same_results(reference, out)
+
+
+def test_infeasible_parameter_draws_are_recorded_not_dropped(reference, tmp_path, monkeypatch):
+    """A patient whose parameters have no steady state keeps a row with its status; the others
+    are unaffected; statistics leave it out and say so."""
+    import marrowsim.compile
+    from marrowsim.errors import InputError
+
+    original = marrowsim.compile.compile_problem
+    heavy = 80.0
+
+    def refusing(scenarios, parameters, values=None):
+        if any(s.patient.weight_kg > heavy for s in scenarios):
+            raise InputError("infeasible parameter set: test stand-in")
+        return original(scenarios, parameters, values)
+
+    monkeypatch.setattr(marrowsim.compile, "compile_problem", refusing)
+    out = tmp_path / "infeasible"
+    run_cohort(load_scenario(SCENARIO, days=DAYS), patients=N, seed=SEED, out=out, chunk_size=7)
+    table, ref = outcome_table(out), outcome_table(reference)
+    bad = table["weight_kg"] > heavy
+    assert 0 < bad.sum() < len(table) and len(table) == len(ref)
+    assert (table.loc[bad, "status"] == "infeasible parameters").all()
+    assert table.loc[bad, "neutrophil_engraftment_day"].isna().all()
+    # (dtypes differ where a column gained nulls: nullable booleans of the infeasible rows)
+    pd.testing.assert_frame_equal(table[~bad], ref[~bad], check_exact=True, check_dtype=False)
+    doc = summarise_run(out, plots=False)
+    for summary in doc["arms"].values():
+        assert summary["n"] + summary["n_infeasible"] == N
+        assert summary["status_counts"]["infeasible parameters"] == summary["n_infeasible"] > 0
+
+
+def test_trajectories_are_stored_on_request(tmp_path):
+    out = tmp_path / "traj"
+    sc = load_scenario(SCENARIO, days=DAYS)
+    run_cohort(sc, patients=5, seed=SEED, out=out, chunk_size=3, trajectory_step=7)
+    files = sorted(out.glob("chunks/chunk-*/trajectories.parquet"))
+    table = pa.concat_tables([pq.read_table(f) for f in files]).to_pandas()
+    days = [d for d in range(-8, DAYS + 1) if d % 7 == 0]
+    assert sorted(set(table["day"])) == days
+    assert len(table) == 2 * 5 * len(days) and set(table["arm"]) == {"pbsc", "marrow"}
+    assert np.isfinite(table["anc"]).all()

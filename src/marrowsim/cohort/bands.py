@@ -77,9 +77,12 @@ class BandAccumulator:
         self.counts = np.zeros(shape, dtype=np.int64)
 
     def add(self, table: pa.Table) -> None:
-        arm = np.array([self.arms.index(a) for a in table.column("arm").to_pylist()])
-        obs_names = table.column("observable").to_pylist()
-        obs = np.array([BAND_OBSERVABLES.index(o) for o in obs_names], dtype=np.int64)
+        import pandas as pd
+
+        arm = pd.Categorical(table.column("arm").to_pandas(), categories=self.arms).codes
+        obs = pd.Categorical(
+            table.column("observable").to_pandas(), categories=BAND_OBSERVABLES
+        ).codes
         day = table.column("day").to_numpy() - self.days[0]
         b = table.column("bin").to_numpy()
         np.add.at(self.counts, (arm, obs, day, b), table.column("count").to_numpy())

@@ -26,7 +26,7 @@ from marrowsim.cohort import bands
 from marrowsim.cohort.fates import assign_fates
 from marrowsim.cohort.plan import ArmPlan, ChunkSample, CohortPlan, sample_patients, with_covariates
 from marrowsim.cohort.spec import COVARIATE_BY_NAME, COVARIATES
-from marrowsim.cohort.store import BANDS, OUTCOMES, PARAMETERS, TRAJECTORIES, commit_chunk
+from marrowsim.cohort.store import BANDS, OUTCOMES, PARAMETERS, TRAJECTORIES, ChunkWriter
 
 SOLVE_BATCH = 1000
 STATUS_INFEASIBLE = -1  # the patient's parameter draw has no healthy steady state
@@ -192,7 +192,9 @@ def _solve_arm(task: ChunkTask, plan: CohortPlan, arm: ArmPlan, sample: ChunkSam
         yield sl, batch, _Batch(days, obs, status, steps)
 
 
-def _arm_tables(task: ChunkTask, plan: CohortPlan, arm: ArmPlan, sample: ChunkSample):
+def _arm_tables(
+    task: ChunkTask, plan: CohortPlan, arm: ArmPlan, sample: ChunkSample, writer: ChunkWriter
+):
     from marrowsim.engine.dopri import STATUS_MESSAGES
     from marrowsim.model.observables import OB
     from marrowsim.outcomes import OUTCOME_INPUTS, compute_batch_outcomes
@@ -200,7 +202,6 @@ def _arm_tables(task: ChunkTask, plan: CohortPlan, arm: ArmPlan, sample: ChunkSa
     n = sample.stop - sample.first
     covariates = _covariate_columns(arm, sample.covariates[arm.name], n)
     batches: list[pa.Table] = []
-    trajectories: list[pa.Table] = []
     counts: dict[str, np.ndarray] = {}
     days = None
     for sl, scenarios, result in _solve_arm(task, plan, arm, sample):
@@ -240,11 +241,11 @@ def _arm_tables(task: ChunkTask, plan: CohortPlan, arm: ArmPlan, sample: ChunkSa
         for name in bands.BAND_OBSERVABLES:
             c = bands.count(obs[:, :, OB[name]])
             counts[name] = counts[name] + c if name in counts else c
-        if task.trajectory_step:
-            trajectories.append(_trajectory_table(task, arm, sample.patients[sl], days, obs, OB))
+        if task.trajectory_step:  # streamed: memory stays at one batch
+            traj = _trajectory_table(task, arm, sample.patients[sl], days, obs, OB)
+            writer.append(TRAJECTORIES, traj)
     assert days is not None
-    traj = pa.concat_tables(trajectories) if trajectories else None
-    return pa.concat_tables(batches), bands.to_table(arm.name, counts, days), traj
+    return pa.concat_tables(batches), bands.to_table(arm.name, counts, days)
 
 
 def _status_message(code: int, messages: dict[int, str]) -> str:
@@ -258,7 +259,9 @@ def _trajectory_table(task, arm, patients, days, obs, index) -> pa.Table:
     n, d = len(patients), len(keep)
     columns: dict[str, Any] = {
         "patient": pa.array(np.repeat(patients, d)),
-        "arm": pa.array([arm.name] * (n * d), pa.string()),
+        "arm": pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n * d, dtype=np.int8)), pa.array([arm.name])
+        ),
         "day": pa.array(np.tile(days[keep].astype(np.int32), n)),
     }
     for name in TRAJECTORY_OBSERVABLES:
@@ -269,40 +272,35 @@ def _trajectory_table(task, arm, patients, days, obs, index) -> pa.Table:
 def run_chunk(task: ChunkTask, plan: CohortPlan) -> ChunkReport:
     """Simulate patients ``task.first .. task.stop - 1`` in every arm and commit the chunk."""
     t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, ChunkWriter(task.run_dir, task.index) as w:
         warnings.simplefilter("always")
         sample = sample_patients(plan, task.seed, task.first, task.stop)
-        outcomes, band_tables, traj_tables = [], [], []
+        outcomes, band_tables = [], []
         for arm in plan.arms:
-            rows, band_rows, traj = _arm_tables(task, plan, arm, sample)
+            rows, band_rows = _arm_tables(task, plan, arm, sample, w)
             outcomes.append(rows)
             band_tables.append(band_rows)
-            if traj is not None:
-                traj_tables.append(traj)
-    param_columns = {"patient": pa.array(sample.patients)}
-    param_columns.update({k: pa.array(v) for k, v in sorted(sample.parameter_values.items())})
-    tables = {
-        OUTCOMES: pa.concat_tables(outcomes),
-        PARAMETERS: pa.table(param_columns),
-        BANDS: pa.concat_tables(band_tables),
-    }
-    if traj_tables:
-        tables[TRAJECTORIES] = pa.concat_tables(traj_tables)
-    status_counts = {
-        arm.name: dict(Counter(t.column("status").to_pylist()))
-        for arm, t in zip(plan.arms, outcomes, strict=True)
-    }
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    wall = time.perf_counter() - t0
-    meta = {
-        "run_id": task.run_id,
-        "chunk": task.index,
-        "first_patient": task.first,
-        "stop_patient": task.stop,
-        "status_counts": status_counts,
-        "wall_seconds": wall,
-        "worker": worker,
-    }
-    commit_chunk(task.run_dir, task.index, tables, meta)
-    messages = tuple(sorted({str(w.message) for w in caught}))
+        param_columns = {"patient": pa.array(sample.patients)}
+        param_columns.update({k: pa.array(v) for k, v in sorted(sample.parameter_values.items())})
+        w.write(OUTCOMES, pa.concat_tables(outcomes))
+        w.write(PARAMETERS, pa.table(param_columns))
+        w.write(BANDS, pa.concat_tables(band_tables))
+        status_counts = {
+            arm.name: dict(Counter(t.column("status").to_pylist()))
+            for arm, t in zip(plan.arms, outcomes, strict=True)
+        }
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        wall = time.perf_counter() - t0
+        w.commit(
+            {
+                "run_id": task.run_id,
+                "chunk": task.index,
+                "first_patient": task.first,
+                "stop_patient": task.stop,
+                "status_counts": status_counts,
+                "wall_seconds": wall,
+                "worker": worker,
+            }
+        )
+    messages = tuple(sorted({str(warning.message) for warning in caught}))
     return ChunkReport(task.index, task.stop - task.first, status_counts, wall, worker, messages)

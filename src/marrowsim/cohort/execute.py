@@ -227,7 +227,7 @@ def run_cohort(
     manifest = build_manifest(plan, identity, first_day, scenario.days)
     if stored is not None:
         store.check_same_run(stored, identity, run_dir)
-    elif run_dir.exists() and any(run_dir.iterdir()):
+    elif run_dir.exists() and any(p.name not in ("run.lock", ".tmp") for p in run_dir.iterdir()):
         raise InputError(f"{run_dir} exists and is not a cohort run folder; use another --out")
     run_dir.mkdir(parents=True, exist_ok=True)
     with store.run_lock(run_dir):

@@ -64,38 +64,61 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def commit_chunk(
-    run_dir: str | Path, index: int, tables: Mapping[str, pa.Table], meta: Mapping[str, Any]
-) -> Path:
-    """Write one chunk's Parquet files and ``chunk.json`` and make them visible atomically.
+class ChunkWriter:
+    """Write one chunk's files into a private folder, then make them visible in one rename.
 
-    If the chunk is already there (a worker of an earlier, killed attempt finished it), the new
-    copy is discarded: chunks are deterministic, so both are the same.
+    ``with ChunkWriter(run_dir, index) as w: w.write(name, table); w.append(name, table);
+    w.commit(meta)``. Leaving the block without ``commit`` (an exception, Ctrl-C) removes the
+    private folder. If the chunk is already there (a worker of an earlier, killed attempt finished
+    it), the new copy is discarded: chunks are deterministic, so both are the same.
     """
-    parent = Path(run_dir) / CHUNKS
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(run_dir) / TMP / f"{chunk_name(index)}-{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.mkdir(parents=True)
-    try:
-        for name, table in tables.items():
-            path = tmp / name
-            pq.write_table(table, path, compression="zstd")
+
+    def __init__(self, run_dir: str | Path, index: int):
+        self.run_dir, self.index = Path(run_dir), index
+        token = f"{chunk_name(index)}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.tmp = self.run_dir / TMP / token
+        self._streams: dict[str, pq.ParquetWriter] = {}
+
+    def __enter__(self) -> ChunkWriter:
+        self.tmp.mkdir(parents=True)
+        return self
+
+    def write(self, name: str, table: pa.Table) -> None:
+        pq.write_table(table, self.tmp / name, compression="zstd")
+
+    def append(self, name: str, table: pa.Table) -> None:
+        """Add rows to a file written in pieces (one row group per call)."""
+        if name not in self._streams:
+            self._streams[name] = pq.ParquetWriter(
+                self.tmp / name, table.schema, compression="zstd"
+            )
+        self._streams[name].write_table(table)
+
+    def commit(self, meta: Mapping[str, Any]) -> Path:
+        for stream in self._streams.values():
+            stream.close()
+        self._streams.clear()
+        for path in self.tmp.iterdir():
             with open(path, "rb+") as f:
                 os.fsync(f.fileno())
-        write_text_atomic(tmp / CHUNK_META, json.dumps(dict(meta), indent=1))
-        _fsync_dir(tmp)
-        final = chunk_dir(run_dir, index)
+        write_text_atomic(self.tmp / CHUNK_META, json.dumps(dict(meta), indent=1))
+        _fsync_dir(self.tmp)
+        parent = self.run_dir / CHUNKS
+        parent.mkdir(parents=True, exist_ok=True)
+        final = chunk_dir(self.run_dir, self.index)
         try:
-            os.rename(tmp, final)
+            os.rename(self.tmp, final)
         except OSError as exc:
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise
-            shutil.rmtree(tmp, ignore_errors=True)
         _fsync_dir(parent)
         return final
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        for stream in self._streams.values():
+            with contextlib.suppress(Exception):
+                stream.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)  # gone already after a successful commit
 
 
 def finished_chunks(run_dir: str | Path, run_id: str) -> dict[int, dict[str, Any]]:

@@ -73,7 +73,7 @@ def _arm_summary(df: pd.DataFrame, counts: dict[str, int]) -> dict[str, Any]:
     if len(simulated):
         out.update(summarise_arm(simulated))
     out["n_infeasible"] = int(len(df) - len(simulated))
-    out["n_integration_failures"] = int(((df["status_code"] != 0) & (df["status_code"] > 0)).sum())
+    out["n_integration_failures"] = int((df["status_code"] > 0).sum())
     out["status_counts"] = counts
     return out
 
