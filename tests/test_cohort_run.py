@@ -274,3 +274,25 @@ def test_trajectories_are_stored_on_request(tmp_path):
     assert sorted(set(table["day"])) == days
     assert len(table) == 2 * 5 * len(days) and set(table["arm"]) == {"pbsc", "marrow"}
     assert np.isfinite(table["anc"]).all()
+
+
+@pytest.mark.parametrize(
+    ("error", "code"), [(RuntimeError("boom"), 1), ("input", 2)], ids=["bug", "input"]
+)
+def test_a_failing_chunk_is_one_line(tmp_path, monkeypatch, capsys, error, code):
+    import marrowsim.compile
+    from marrowsim.errors import InputError
+
+    def failing(*args, **kwargs):
+        if error == "input":
+            raise InputError("graft from_collection needs a [mobilization] section")
+        raise error
+
+    monkeypatch.setattr(marrowsim.compile, "compile_problem", failing)
+    out = tmp_path / "failing"
+    assert main(["cohort", *ARGS, "--patients", "4", "--workers", "1", "--out", str(out)]) == code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("marrowsim: error: ") and "Traceback" not in "".join(err)
+    if code == 1:
+        assert "chunk 0 (patients 0..3) failed: RuntimeError: boom" in err[-1]
+        assert "RuntimeError: boom" in (out / "errors.log").read_text()

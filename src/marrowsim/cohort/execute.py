@@ -67,9 +67,20 @@ def _init_worker(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
+def _run_chunk_portable(task: ChunkTask, plan: CohortPlan) -> ChunkReport:
+    """``run_chunk`` whose errors survive pickling: marrowsim errors are sent back as plain
+    :class:`InputError` / :class:`MarrowsimError` with the same one-line message."""
+    try:
+        return run_chunk(task, plan)
+    except InputError as exc:
+        raise InputError(str(exc)) from None
+    except MarrowsimError as exc:
+        raise MarrowsimError(str(exc)) from None
+
+
 def _run_in_process(tasks: list[ChunkTask], plan: CohortPlan) -> Iterator[ChunkReport]:
     for task in tasks:
-        yield run_chunk(task, plan)
+        yield _result(lambda t=task: run_chunk(t, plan), task)
 
 
 @contextlib.contextmanager
@@ -100,9 +111,9 @@ def _run_on_pool(tasks, plan, workers) -> Iterator[ChunkReport]:
     from concurrent.futures import as_completed
 
     with _process_pool(workers) as pool:
-        futures = {pool.submit(run_chunk, t, plan): t for t in tasks}
+        futures = {pool.submit(_run_chunk_portable, t, plan): t for t in tasks}
         for future in as_completed(futures):
-            yield _result(future, futures[future])
+            yield _result(future.result, futures[future])
 
 
 def _run_on_dask(tasks, plan, scheduler: str) -> Iterator[ChunkReport]:
@@ -116,12 +127,16 @@ def _run_on_dask(tasks, plan, scheduler: str) -> Iterator[ChunkReport]:
         plan_future = client.scatter(plan, broadcast=True)
         futures = {
             client.submit(
-                run_chunk, t, plan_future, key=f"marrowsim-{t.run_id}-{t.index}", pure=False
+                _run_chunk_portable,
+                t,
+                plan_future,
+                key=f"marrowsim-{t.run_id}-{t.index}",
+                pure=False,
             ): t
             for t in tasks
         }
         for future in as_completed(list(futures), loop=client.loop):
-            yield _result(future, futures[future])
+            yield _result(future.result, futures[future])
     except BaseException:
         client.cancel(list(locals().get("futures", {})))
         raise
@@ -129,9 +144,13 @@ def _run_on_dask(tasks, plan, scheduler: str) -> Iterator[ChunkReport]:
         client.close()
 
 
-def _result(future, task: ChunkTask) -> ChunkReport:
+def _result(get: Callable[[], ChunkReport], task: ChunkTask) -> ChunkReport:
+    """The chunk's report; an input error stays one (exit 2), anything else is logged with its
+    traceback in RUN_DIR/errors.log and reported in one line (exit 1)."""
     try:
-        return future.result()
+        return get()
+    except InputError:
+        raise
     except Exception as exc:
         log = Path(task.run_dir) / "errors.log"
         with open(log, "a", encoding="utf-8") as f:
