@@ -161,18 +161,20 @@ def _solve_arm(task: ChunkTask, plan: CohortPlan, arm: ArmPlan, sample: ChunkSam
     from marrowsim.errors import InputError
 
     n = sample.stop - sample.first
-    scenarios = _patients(arm, sample.covariates[arm.name], n)
+    covariates = sample.covariates[arm.name]
     for start in range(0, n, SOLVE_BATCH):
         sl = slice(start, min(start + SOLVE_BATCH, n))
-        batch = scenarios[sl]
+        batch = _patients(arm, {k: v[sl] for k, v in covariates.items()}, sl.stop - sl.start)
         values = {k: v[sl] for k, v in sample.parameter_values.items()}
         try:
-            result = _solve(compile_problem(batch, plan.parameters, values=values), task)
-            yield sl, batch, result
-            continue
+            problem = compile_problem(batch, plan.parameters, values=values)
         except InputError as exc:
             if "infeasible parameter set" not in str(exc):
                 raise
+            problem = None
+        if problem is not None:
+            yield sl, batch, _solve(problem, task)
+            continue
         bad = _infeasible(batch, plan.parameters, values, np.arange(len(batch)))
         good = np.setdiff1d(np.arange(len(batch)), bad)
         status = np.full(len(batch), STATUS_INFEASIBLE, dtype=np.int64)

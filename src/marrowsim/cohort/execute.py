@@ -102,6 +102,9 @@ def _process_pool(workers: int):
         for p in processes:  # Python < 3.14 has no public way to end busy workers
             with contextlib.suppress(Exception):
                 p.terminate()
+        for p in processes:  # gone before their unfinished chunks are removed
+            with contextlib.suppress(Exception):
+                p.join(timeout=10)
         raise
     else:
         pool.shutdown(wait=True)
