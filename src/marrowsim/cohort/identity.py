@@ -76,7 +76,10 @@ def run_id(identity: dict[str, Any]) -> str:
     return _digest(identity)
 
 
-def build_manifest(plan: CohortPlan, identity: dict[str, Any], first_day: int, last_day: int):
+def build_manifest(
+    plan: CohortPlan, identity: dict[str, Any], first_day: int, last_day: int
+) -> dict[str, Any]:
+    """The content of ``manifest.json``: identity, run id, arms and how patients are drawn."""
     patients, size = identity["patients"], identity["chunk_size"]
     return {
         "format": "marrowsim-cohort/1",

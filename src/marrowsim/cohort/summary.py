@@ -16,7 +16,6 @@ failed are kept, censored at their last simulated morning (``followup_days``).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +133,9 @@ def _comparisons(manifest, frames: dict[str, pd.DataFrame], seed: int) -> dict[s
     return out
 
 
-def merged_bands(run_dir: Path, manifest, chunks) -> tuple[np.ndarray, dict]:
+def merged_bands(
+    run_dir: Path, manifest: dict[str, Any], chunks: dict[int, dict[str, Any]]
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Daily p05/p50/p95 per observable and arm, merged chunk by chunk."""
     import pyarrow.parquet as pq
 
@@ -146,7 +147,12 @@ def merged_bands(run_dir: Path, manifest, chunks) -> tuple[np.ndarray, dict]:
     return days, acc.quantiles()
 
 
-def write_plots(run_dir: Path, manifest, chunks, frames: dict[str, pd.DataFrame]) -> list[Path]:
+def write_plots(
+    run_dir: Path,
+    manifest: dict[str, Any],
+    chunks: dict[int, dict[str, Any]],
+    frames: dict[str, pd.DataFrame],
+) -> list[Path]:
     """CIF curves per lineage and count bands per observable, as PNG under ``RUN_DIR/plots``."""
     from marrowsim.cohort.plots import plot_bands, plot_cif
     from marrowsim.cohort.statistics import engraftment_incidence
@@ -196,7 +202,3 @@ def band_table(run_dir: str | Path) -> pd.DataFrame:
         for arm, q in by_arm.items():
             rows.append(pd.DataFrame({"arm": arm, "observable": name, "day": days, **q}))
     return pd.concat(rows, ignore_index=True)
-
-
-def finite_or_none(x: Any) -> Any:
-    return None if isinstance(x, float) and not math.isfinite(x) else x
