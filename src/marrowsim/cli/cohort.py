@@ -160,7 +160,7 @@ def _write_summary(run_dir: Path, doc: dict[str, Any]) -> None:
 def cohort(
     scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name."),
     patients: int | None = typer.Option(
-        None, "--patients", "-n", help="Patients per arm (default: [cohort] patients)."
+        None, "--patients", "-n", help="Patients per arm (default: the scenario's cohort.patients)."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed (default: the scenario's)."),
     workers: int | None = typer.Option(
