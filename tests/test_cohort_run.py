@@ -132,7 +132,8 @@ def test_cli_json_is_one_object_and_results_agree(reference, tmp_path, capsys):
         ):
             assert key in doc["arms"][arm]
         assert doc["arms"][arm]["n"] == N
-    assert "pbsc vs marrow" in doc["comparisons"]
+    paired = doc["comparisons"]["pbsc vs marrow"]["paired"]
+    assert paired["n_pairs"] == N and paired["neutrophil_engraftment_day_difference_n"] <= N
     assert doc["run"]["complete"] and doc["run"]["patients"] == N
     assert (out / "summary.json").is_file() and (out / "plots" / "cif_neutrophil.png").is_file()
     assert_same_results(reference, out)

@@ -37,7 +37,7 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 
 def _interval(value: Any, ci: Any) -> str:
-    if not ci:
+    if not ci or _fmt(value) == "-":
         return _fmt(value)
     return f"{_fmt(value)} ({_fmt(ci[0])} to {_fmt(ci[1])})"
 
@@ -98,6 +98,13 @@ def _print_tables(doc: dict[str, Any]) -> None:
                 "-",
             )
             t.add_row(f"{lineage} engraftment, log-rank (cause-specific)", "-", _fmt(lr["p_value"]))
+            paired = comp["paired"]
+            key = f"{lineage}_engraftment_day_difference"
+            t.add_row(
+                f"{lineage} engraftment day, paired per patient: median (IQR)",
+                _interval(paired[f"{key}_median"], paired[f"{key}_iqr"]),
+                "-",
+            )
         g = comp["primary_graft_failure_fraction_difference"]
         t.add_row(
             "primary graft failure, difference",
@@ -113,7 +120,7 @@ def _print_tables(doc: dict[str, Any]) -> None:
 def _iqr(arm: dict[str, Any], lineage: str) -> str:
     med = arm.get(f"{lineage}_engraftment_day_median")
     iqr = arm.get(f"{lineage}_engraftment_day_iqr")
-    return _interval(med, iqr) if _fmt(med) != "-" else "-"
+    return _interval(med, iqr)
 
 
 def _cif(arm: dict[str, Any], key: str) -> str:

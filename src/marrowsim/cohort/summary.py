@@ -16,6 +16,7 @@ failed are kept, censored at their last simulated morning (``followup_days``).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from marrowsim.cohort.chunk import STATUS_INFEASIBLE
 from marrowsim.errors import InputError
 
 STAT_COLUMNS = (
+    "patient",
     "arm",
     "status_code",
     "neutrophil_engraftment_day",
@@ -129,7 +131,35 @@ def _comparisons(manifest, frames: dict[str, pd.DataFrame], seed: int) -> dict[s
         if arm == ref or not len(frames[arm]) or not len(frames[ref]):
             continue
         result = compare_arms(frames[ref], frames[arm], seed=seed)
-        out[f"{arm} vs {ref}"] = {"arm": arm, "reference": ref, **result}
+        paired = paired_differences(frames[ref], frames[arm])
+        out[f"{arm} vs {ref}"] = {"arm": arm, "reference": ref, **result, "paired": paired}
+    return out
+
+
+def paired_differences(reference: pd.DataFrame, arm: pd.DataFrame) -> dict[str, Any]:
+    """Per-patient differences (arm minus reference) over the patients simulated in both arms:
+    the same virtual patient with the same parameters, so these isolate the effect of the arm."""
+    both = reference.merge(arm, on="patient", suffixes=("_ref", "_arm"))
+    out: dict[str, Any] = {"n_pairs": len(both)}
+    for lineage in ("neutrophil", "platelet"):
+        a = both[f"{lineage}_engraftment_day_arm"].to_numpy(float)
+        r = both[f"{lineage}_engraftment_day_ref"].to_numpy(float)
+        engrafted = np.isfinite(a) & np.isfinite(r)
+        d = a[engrafted] - r[engrafted]
+        key = f"{lineage}_engraftment_day_difference"
+        out[f"{key}_n"] = int(engrafted.sum())
+        out[f"{key}_median"] = float(np.median(d)) if d.size else math.nan
+        out[f"{key}_iqr"] = (
+            [float(q) for q in np.percentile(d, [25, 75])] if d.size else [math.nan, math.nan]
+        )
+        earlier = float(np.mean(d < 0)) if d.size else math.nan
+        out[f"{lineage}_engraftment_earlier_fraction"] = earlier
+    fa = both["primary_graft_failure_arm"].astype(bool).to_numpy()
+    fr = both["primary_graft_failure_ref"].astype(bool).to_numpy()
+    out["primary_graft_failure_discordant"] = {
+        "arm_only": int((fa & ~fr).sum()),
+        "reference_only": int((fr & ~fa).sum()),
+    }
     return out
 
 
