@@ -16,7 +16,6 @@ import pytest
 
 from helpers import compile_one, first_day, healthy, series
 from marrowsim.engine.solve import solve
-from marrowsim.model.constants import C
 from marrowsim.model.observables import OB
 
 RANGES = {"anc": (2.0, 7.5), "hb": (13.5, 17.5), "platelets": (150, 450)}  # anchors.md §2

@@ -23,6 +23,7 @@ from pydantic import (
 
 from marrowsim.clinical.collection_spec import MobilizationSpec
 from marrowsim.clinical.transplant_spec import Conditioning, Donor, Graft, ProtocolSection
+from marrowsim.cohort.spec import CohortSpec
 from marrowsim.errors import ScenarioError, UnknownNameError, did_you_mean
 
 DIAGNOSES = (
@@ -161,6 +162,7 @@ class Scenario(_Strict):
     graft: Graft | None = None
     conditioning: Conditioning | None = None
     protocol: ProtocolSection | None = None
+    cohort: CohortSpec | None = None  # virtual cohorts: docs/cohorts.md
 
     @model_validator(mode="after")
     def _transplant_consistent(self) -> Scenario:

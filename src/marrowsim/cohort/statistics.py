@@ -20,7 +20,6 @@ Day 0 is the day of graft infusion (ASTCT).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -165,6 +164,9 @@ def difference_of_medians(
 
     Each arm is resampled with replacement ``n_bootstrap`` times (NaN entries included, so the
     number of non-missing values varies as it would between trials). ``seed`` is required.
+    A resample is drawn as multinomial counts of the distinct values (the same distribution as
+    drawing indices), so time and memory grow with the number of distinct values, not with the
+    number of patients: day-resolution engraftment times of 10^6 patients cost the same as 10^3.
     """
     _z(confidence)
     if n_bootstrap < 100:
@@ -174,10 +176,8 @@ def difference_of_medians(
         raise InputError(f"both arms need values, got sizes {xa.size} and {xb.size}")
     estimate = median_iqr(xb).median - median_iqr(xa).median
     rng = np.random.default_rng(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN resamples give NaN
-        boot_a = np.nanmedian(xa[rng.integers(0, xa.size, (n_bootstrap, xa.size))], axis=1)
-        boot_b = np.nanmedian(xb[rng.integers(0, xb.size, (n_bootstrap, xb.size))], axis=1)
+    boot_a = _bootstrap_medians(xa, n_bootstrap, rng)
+    boot_b = _bootstrap_medians(xb, n_bootstrap, rng)
     diff = boot_b - boot_a
     diff = diff[np.isfinite(diff)]
     alpha = 1.0 - confidence
@@ -185,6 +185,25 @@ def difference_of_medians(
         return Estimate(estimate, math.nan, math.nan, "percentile bootstrap")
     lo, hi = np.quantile(diff, [alpha / 2, 1 - alpha / 2])
     return Estimate(float(estimate), float(lo), float(hi), f"percentile bootstrap (seed {seed})")
+
+
+def _bootstrap_medians(x: np.ndarray, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
+    """Medians (NaN ignored) of ``n_bootstrap`` resamples of ``x`` with replacement."""
+    finite = x[~np.isnan(x)]
+    values, counts = np.unique(finite, return_counts=True)
+    if values.size == 0:
+        return np.full(n_bootstrap, np.nan)
+    p = np.append(counts, x.size - finite.size) / x.size  # the last category is NaN
+    out = np.empty(n_bootstrap)
+    block = max(1, 2_000_000 // p.size)  # bounded memory for many distinct values
+    for start in range(0, n_bootstrap, block):
+        size = min(block, n_bootstrap - start)
+        cum = np.cumsum(rng.multinomial(x.size, p, size=size)[:, :-1], axis=1)
+        m = cum[:, -1]
+        lo = np.minimum((cum <= ((m - 1) // 2)[:, None]).sum(axis=1), values.size - 1)
+        hi = np.minimum((cum <= (m // 2)[:, None]).sum(axis=1), values.size - 1)
+        out[start : start + size] = np.where(m > 0, (values[lo] + values[hi]) / 2, np.nan)
+    return out
 
 
 def _column(df: pd.DataFrame, name: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -52,6 +53,13 @@ class Protocol:
         """
         if isinstance(lines, str):
             lines = lines.splitlines()
+        lines = tuple(lines)
+        if all(isinstance(line, str) for line in lines):
+            return _parse_lines(cls, lines)  # parsed once per distinct text (steps are frozen)
+        return cls._parse(lines)
+
+    @classmethod
+    def _parse(cls, lines: tuple) -> Protocol:
         steps = []
         for number, line in enumerate(lines, start=1):
             if not isinstance(line, str):
@@ -86,3 +94,8 @@ class Protocol:
         if not isinstance(other, Protocol):
             return NotImplemented
         return Protocol(self.steps + other.steps)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_lines(cls: type[Protocol], lines: tuple[str, ...]) -> Protocol:
+    return cls._parse(lines)

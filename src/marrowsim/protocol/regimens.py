@@ -126,6 +126,16 @@ def _regimens() -> dict[str, Regimen]:
     return {r.name: r for r in map(load_regimen_file, files)}
 
 
+@functools.cache
+def _regimens_by_key() -> dict[str, Regimen]:
+    """Every spelling (name and aliases, normalised by ``_key``) -> regimen; built once."""
+    by_key: dict[str, Regimen] = {}
+    for r in _regimens().values():
+        for spelling in (r.name, *r.aliases):
+            by_key[_key(spelling)] = r
+    return by_key
+
+
 def list_regimens() -> tuple[Regimen, ...]:
     """Every named regimen, sorted by name."""
     return tuple(sorted(_regimens().values(), key=lambda r: r.name.lower()))
@@ -136,11 +146,7 @@ def regimen(name: str) -> Regimen:
 
     Raises :class:`UnknownNameError` with the closest name.
     """
-    by_key: dict[str, Regimen] = {}
-    for r in _regimens().values():
-        for spelling in (r.name, *r.aliases):
-            by_key[_key(spelling)] = r
-    found = by_key.get(_key(name))
+    found = _regimens_by_key().get(_key(name))
     if found is None:
         raise UnknownNameError("regimen", name, list(_regimens()))
     return found
