@@ -65,7 +65,7 @@ def test_arms_share_patients_and_parameters():
     # paired doses: the same uniform, so the same rank in both arms
     assert (np.argsort(pbsc["graft_cd34_per_kg"]) == np.argsort(marrow["graft_cd34_per_kg"])).all()
     assert np.median(pbsc["graft_cd34_per_kg"]) > 2 * np.median(marrow["graft_cd34_per_kg"])
-    assert "gp_division_rate" not in plan.variability
+    assert "homing_fraction" in plan.variability  # registry priors apply to every arm
 
 
 def test_parameter_variability_none_and_fixed_values():

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from marrowsim.cohort import bands
-from marrowsim.cohort.fates import assign_fates
+from marrowsim.cohort.fates import assign_fates, censor_engraftment_after_death
 from marrowsim.cohort.plan import ArmPlan, ChunkSample, CohortPlan, sample_patients, with_covariates
 from marrowsim.cohort.spec import COVARIATE_BY_NAME, COVARIATES
 from marrowsim.cohort.store import BANDS, OUTCOMES, PARAMETERS, TRAJECTORIES, ChunkWriter
@@ -216,9 +216,11 @@ def _arm_tables(
             graft_source=[s.graft.source if s.graft else None for s in scenarios],
             donor_relation=[s.donor.relation if s.donor else None for s in scenarios],
         )
+        table["hla_mismatches_8"] = _hla_mismatches(scenarios)
         cov_batch = {k: v[sl] for k, v in covariates.items()}
         cov_np = {k: np.asarray(v.to_numpy(zero_copy_only=False)) for k, v in cov_batch.items()}
         death_day, death_cause = assign_fates(table, cov_np, sample.fate_uniforms[sl])
+        censor_engraftment_after_death(table, death_day)
         status = result.status.astype(np.int64)
         columns: dict[str, Any] = {
             "patient": pa.array(sample.patients[sl]),
@@ -248,6 +250,22 @@ def _arm_tables(
             writer.append(TRAJECTORIES, traj)
     assert days is not None
     return pa.concat_tables(batches), bands.to_table(arm.name, counts, days)
+
+
+def _hla_mismatches(scenarios: list) -> np.ndarray:
+    """HLA mismatches (x/8) of each patient's donor; 0 without an allogeneic donor."""
+    from marrowsim.clinical.compatibility import mismatch_summary
+
+    cache: dict[int, float] = {}  # patients of an arm share their donor section
+    out = np.zeros(len(scenarios))
+    for i, s in enumerate(scenarios):
+        if s.donor is None or s.donor.relation == "autologous":
+            continue
+        key = id(s.donor)
+        if key not in cache:
+            cache[key] = float(mismatch_summary(s).mismatches_8)
+        out[i] = cache[key]
+    return out
 
 
 def _status_message(code: int, messages: dict[int, str]) -> str:

@@ -105,6 +105,9 @@ def _process_pool(workers: int):
         for p in processes:  # gone before their unfinished chunks are removed
             with contextlib.suppress(Exception):
                 p.join(timeout=10)
+                if p.is_alive():  # a loaded machine can miss the grace period: no survivors
+                    p.kill()
+                    p.join()
         raise
     else:
         pool.shutdown(wait=True)
