@@ -91,8 +91,8 @@ FREE: tuple[Free, ...] = (
     Free("tpo_max_elevation", 5.0, 100.0),
     Free("epo_amplification_max_ratio", 3.0, 10.0),
     Free("ep_epo_ec50", 1.0, 100.0),
-    Free("epo_hb_slope", 0.2, 1.0, log=False),
-    Free("epo_max_clearance_elevation", 1.5, 50.0),
+    Free("epo_hb_slope", 0.4, 1.0, log=False),
+    Free("epo_max_clearance_elevation", 2.0, 50.0),
     Free("mpp_feedback_gain", 0.5, 5.0),
 )
 
