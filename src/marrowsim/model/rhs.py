@@ -53,7 +53,7 @@ def _self_renewal(signal, a_min, a_max, ec50, hill):
     ``a = a_min + (a_max - a_min) S^n / (S^n + EC50^n)``: a Hill response graded over the orders of
     magnitude that cytokine levels span between health, cytopenia and exogenous growth factor.
     """
-    sn = signal**hill if signal > 0.0 else 0.0
+    sn = max(signal, 0.0) ** hill
     return a_min + (a_max - a_min) * sn / (sn + ec50**hill)
 
 
@@ -138,7 +138,7 @@ def rhs(t, y, c, cm, active, dy):
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
     a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
     # IL-7-driven homeostatic proliferation of mature lymphocytes, only above the steady state
-    excess = il7 - 1.0 if il7 > 1.0 else 0.0
+    excess = max(il7 - 1.0, 0.0)
     homeostatic = c[K.K_LYM_HOMEOSTATIC_MAX] * excess / (excess + c[K.K_LYM_HOMEOSTATIC_EC50])
 
     k_mpp = c[K.K_K_MPP]
@@ -150,9 +150,7 @@ def rhs(t, y, c, cm, active, dy):
         if not active[k]:
             continue
         o = k * L.N_COMPARTMENTS
-        a_h = a_hsc_base * cm[k, K.CM_HSC_FITNESS]
-        if a_h > 1.0:
-            a_h = 1.0
+        a_h = min(a_hsc_base * cm[k, K.CM_HSC_FITNESS], 1.0)
         h = y[o + L.HSC]
         dy[o + L.HSC] = (2.0 * a_h - 1.0) * p_hsc * h
         hsc_out = 2.0 * (1.0 - a_h) * p_hsc * h
@@ -215,11 +213,10 @@ def rhs(t, y, c, cm, active, dy):
             e = e_gvh * cm[k, K.CM_IMMUNE_TARGET]
         else:
             e = 0.0
-        if e > 0.0:
-            for j in _IMMUNE_TARGETS:
-                dy[o + j] -= e * y[o + j]
-        if e_atg > 0.0:
-            dy[o + L.LYM] -= e_atg * y[o + L.LYM]
+        e = max(e, 0.0)
+        for j in _IMMUNE_TARGETS:
+            dy[o + j] -= e * y[o + j]
+        dy[o + L.LYM] -= max(e_atg, 0.0) * y[o + L.LYM]
     dy[a0 + L.AUX_ATG] = -c[K.K_ATG_KE] * atg
 
     # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
