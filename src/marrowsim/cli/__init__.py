@@ -14,6 +14,7 @@ import typer
 # Command modules register themselves on ``app`` when imported.
 from marrowsim.cli import cohort as _cohort  # noqa: F401
 from marrowsim.cli import collect as _collect  # noqa: F401
+from marrowsim.cli import export as _export  # noqa: F401
 from marrowsim.cli import hla as _hla  # noqa: F401
 from marrowsim.cli import params as _params  # noqa: F401
 from marrowsim.cli import protocol as _protocol  # noqa: F401

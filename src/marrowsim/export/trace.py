@@ -1,0 +1,186 @@
+"""Trace one patient's compiled model into expressions: rates, observables and events.
+
+The right-hand side (:func:`marrowsim.model.rhs.rhs`), the observables
+(:func:`marrowsim.model.observables.observe`) and the events
+(:func:`marrowsim.engine.events.apply_event`) run as symbolic twins (see
+:mod:`marrowsim.export.symbolic`) on states, constants and class modifiers that are SBML
+identifiers. Only the clone classes that can hold cells for this patient (active at the start, or
+filled by an event or a transfusion rule) are exported; the others are zero for the whole run and
+drop out of every expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from marrowsim.engine import events as E
+from marrowsim.engine.problem import Problem
+from marrowsim.export.names import Claim, capture_names, hoisted_names
+from marrowsim.export.symbolic import Context, Expr, symbolic_twins, walk
+from marrowsim.model import constants as K
+from marrowsim.model import layout as L
+from marrowsim.model import observables as O
+from marrowsim.model import rhs as R
+
+EVENT_TIME_TOLERANCE = 1e-9  # the engine's: events this close to a time happen at that time
+# observables that the morning rules set (observe() writes 0): exported as event-set parameters
+RULE_FLAGS = (O.O_PLT_TRANSFUSION, O.O_RBC_TRANSFUSION, O.O_FILG_DOSE)
+
+
+def state_id(index: int) -> str:
+    """SBML identifier of state ``index``: ``host_hsc``, ``donor_neu``, ``filgrastim_depot``."""
+    if index >= L.N_CELL_STATES:
+        return L.AUX_NAMES[index - L.N_CELL_STATES]
+    k, j = divmod(index, L.N_COMPARTMENTS)
+    return f"{L.CLASS_NAMES[k]}_{L.COMPARTMENT_NAMES[j]}"
+
+
+def modifier_id(k: int, m: int) -> str:
+    """SBML identifier of class modifier ``m`` of clone class ``k``: ``donor_hsc_fitness``."""
+    return f"{L.CLASS_NAMES[k]}_{K.CLASS_MODIFIER_NAMES[m]}"
+
+
+@dataclass
+class TracedEvent:
+    """Events of one time, composed in the engine's order: state -> new value (expressions of
+    the values just before), and the event fields that became parameters."""
+
+    time: float
+    rows: list[int]
+    updates: dict[str, Expr]
+    parameters: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (row, field)
+
+
+@dataclass
+class TracedModel:
+    ctx: Context
+    classes: tuple[int, ...]
+    states: list[int]  # indices of exported states
+    rates: dict[str, Expr]
+    observables: dict[str, Expr]
+    names: dict[Expr, str]  # hoisted intermediate values
+    events: list[TracedEvent]
+
+
+def exported_classes(problem: Problem, p: int) -> tuple[int, ...]:
+    """Clone classes that can hold cells for patient ``p``."""
+    classes = set(np.flatnonzero(problem.active[p]).tolist())
+    for row in problem.events[p, : int(problem.n_events[p])]:
+        kind = int(row[1])
+        if kind == E.EV_ADD_CELLS:
+            classes.add(int(row[2]))
+        elif kind == E.EV_MOVE_CELLS:
+            classes.add(int(row[3]))
+    transfusions = (E.RULE_TRANSFUSE_PLATELETS, E.RULE_TRANSFUSE_RBC)
+    if any(int(r[0]) in transfusions for r in problem.rules[p, : int(problem.n_rules[p])]):
+        classes.add(L.TRANSFUSED)
+    return tuple(sorted(classes))
+
+
+def _ratio(ctx: Context):
+    def ratio(num, den):  # observables._ratio: num / den if den > 0 else 0
+        if not isinstance(den, Expr):
+            return num / den if den > 0.0 else 0.0
+        return ctx.piecewise(num / den, den > 0.0, 0.0)
+
+    return ratio
+
+
+def trace_model(problem: Problem, p: int = 0) -> TracedModel:
+    """Trace patient ``p`` of ``problem``."""
+    ctx = Context()
+    classes = exported_classes(problem, p)
+    exported = np.zeros(L.N_CLASSES, dtype=bool)
+    exported[list(classes)] = True
+    y = np.empty(L.N_STATES, dtype=object)
+    states = []
+    for i in range(L.N_STATES):
+        k = i // L.N_COMPARTMENTS
+        if i >= L.N_CELL_STATES or exported[k]:
+            y[i] = ctx.sym(state_id(i))
+            states.append(i)
+        else:
+            y[i] = ctx.num(0.0)
+    c = np.array([ctx.sym(name) for name in K.CONSTANT_NAMES], dtype=object)
+    cm = np.empty((L.N_CLASSES, K.N_CLASS_MODIFIERS), dtype=object)
+    for k in range(L.N_CLASSES):
+        for m in range(K.N_CLASS_MODIFIERS):
+            cm[k, m] = (
+                ctx.sym(modifier_id(k, m))
+                if exported[k]
+                else float(problem.class_modifiers[p, k, m])
+            )
+    twins = symbolic_twins(
+        {"rhs": R.rhs, "observe": O.observe, "apply_event": E.apply_event},
+        {O._ratio: _ratio(ctx)},
+    )
+    claims: dict[Expr, Claim] = {}
+    dy = np.empty(L.N_STATES, dtype=object)
+    out = np.empty(O.N_OBSERVABLES, dtype=object)
+    with capture_names(twins, claims):
+        twins["rhs"](ctx.sym("time"), y, c, cm, exported.copy(), dy)
+        twins["observe"](y, c, cm, exported.copy(), out)
+    rates = {state_id(i): ctx.num(dy[i]) for i in states}
+    observables = {
+        name: ctx.num(out[q]) for q, name in enumerate(O.OBSERVABLE_NAMES) if q not in RULE_FLAGS
+    }
+    events = _trace_events(ctx, twins["apply_event"], problem, p, y, c, cm, exported)
+    taken = {state_id(i) for i in states} | set(K.CONSTANT_NAMES) | set(O.OBSERVABLE_NAMES)
+    taken |= {modifier_id(k, m) for k in range(L.N_CLASSES) for m in range(K.N_CLASS_MODIFIERS)}
+    taken |= {f"morning_{name}" for name in O.OBSERVABLE_NAMES}
+    names = hoisted_names(claims, observables, rates, taken)
+    return TracedModel(ctx, classes, states, rates, observables, names, events)
+
+
+def _trace_events(ctx, apply_event, problem, p, y, c, cm, exported) -> list[TracedEvent]:
+    """Events of the run, grouped by time: those before the first morning and at or after the
+    last are never applied by the engine and are left out."""
+    t_first, t_last = problem.t_start, problem.t_start + problem.n_days
+    rows = problem.events[p, : int(problem.n_events[p])]
+    groups: list[TracedEvent] = []
+    for r, row in enumerate(rows):
+        t = float(row[0])
+        if t < t_first - EVENT_TIME_TOLERANCE or t > t_last - EVENT_TIME_TOLERANCE:
+            continue
+        if not groups or abs(groups[-1].time - t) >= EVENT_TIME_TOLERANCE:
+            groups.append(TracedEvent(t, [], {}))
+        groups[-1].rows.append(r)
+    for group in groups:
+        state = y.copy()
+        fields: dict[str, tuple[int, int]] = {}
+        for r in group.rows:
+            ev = np.empty(E.N_EVENT_FIELDS, dtype=object)
+            ev[0] = float(rows[r][0])
+            for f in range(1, E.N_EVENT_FIELDS):
+                name = f"event{r + 1}_{event_field_role(int(rows[r][1]), f)}"
+                ev[f] = ctx.parameter(name, float(rows[r][f]))
+                fields[name] = (r, f)
+            apply_event(ev, state, c, cm, exported.copy())
+        for i in range(L.N_STATES):
+            if state[i] is not y[i]:
+                group.updates[state_id(i)] = ctx.num(state[i])
+        used = (
+            set().union(*(_symbols(e) for e in group.updates.values())) if group.updates else set()
+        )
+        group.parameters = {name: rf for name, rf in fields.items() if name in used}
+    return groups
+
+
+def _symbols(node: Expr) -> set[str]:
+    return {n.value for n in walk([node]) if n.op == "sym"}
+
+
+# (event kind, field) -> role of the number: the name of its SBML parameter
+_ROLES = {
+    (E.EV_ADD_CELLS, 4): "cells_per_kg",
+    (E.EV_SCALE_CELLS, 4): "surviving_fraction",
+    (E.EV_ADD_AUX, 3): "amount",
+    (E.EV_RADIATION, 2): "dose_gy",
+    (E.EV_DRUG, 3): "dose",
+}
+
+
+def event_field_role(kind: int, f: int) -> str:
+    return _ROLES.get((kind, f), f"a{f - 2}")
