@@ -24,6 +24,7 @@ import libsbml
 from marrowsim.engine import events as E
 from marrowsim.engine.problem import Problem
 from marrowsim.errors import InputError
+from marrowsim.export import units as U
 from marrowsim.export.elements import add_parameter, annotate, math_of
 from marrowsim.export.symbolic import Expr
 from marrowsim.export.trace import TracedModel, state_id
@@ -69,13 +70,13 @@ def morning_rules(model, out, problem: Problem, p: int, traced: TracedModel, obs
     for name in COUNTERS:
         add_parameter(model, name, 0.0, "1", constant=False, name=f"rule state: {name}")
     for q, name in FLAGS.items():
-        add_parameter(model, name, 0.0, O.OBSERVABLE_UNITS[O.OBSERVABLE_NAMES[q]], constant=False)
+        add_parameter(model, name, 0.0, U.observable_units(O.OBSERVABLE_NAMES[q]), constant=False)
     assignments: dict[str, Expr] = {"morning": ctx.sym("morning") + 1.0}
     for q, name in enumerate(O.OBSERVABLE_NAMES):
         sid = f"morning_{name}"
-        units = O.OBSERVABLE_UNITS[name]
+        units = U.observable_units(name)
         add_parameter(model, sid, obs0[q], units, constant=False, name=f"{name} this morning")
-        assignments[sid] = ctx.sym(FLAGS.get(q, name))
+        assignments[sid] = ctx.sym(FLAGS.get(q) or traced.observable_ids[name])
     rules = problem.rules[p, : int(problem.n_rules[p])]
     state: dict[str, Expr] = {}
     flags: dict[str, list] = defaultdict(list)
@@ -89,7 +90,7 @@ def morning_rules(model, out, problem: Problem, p: int, traced: TracedModel, obs
             observable, target, flag, counter, units = TRANSFUSIONS[kind]
             threshold = _rule_parameter(ctx, model, out, problem, p, r, 1, "threshold", units)
             cells = _rule_parameter(ctx, model, out, problem, p, r, 2, "cells_per_kg", "cells/kg")
-            below = ctx.sym(O.OBSERVABLE_NAMES[observable]) < threshold
+            below = ctx.sym(traced.observable_ids[O.OBSERVABLE_NAMES[observable]]) < threshold
             target_id = state_id(target)
             previous = state.get(target_id, ctx.sym(target_id))
             state[target_id] = previous + ctx.piecewise(cells, below, 0.0)
@@ -98,7 +99,7 @@ def morning_rules(model, out, problem: Problem, p: int, traced: TracedModel, obs
             )
             flags[flag].append(below)
         elif kind == E.RULE_FILGRASTIM_UNTIL:
-            _filgrastim(model, out, problem, p, r, ctx, state, counters, flags)
+            _filgrastim(model, out, problem, p, r, traced, state, counters, flags)
         else:
             raise InputError(f"morning rule kind {kind} cannot be exported to SBML")
     for flag, conditions in flags.items():
@@ -133,16 +134,18 @@ def _rule_parameter(ctx, model, out, problem, p, r, f, role, units) -> Expr:
     return ctx.sym(sid)
 
 
-def _filgrastim(model, out, problem, p, r, ctx, state, counters, flags) -> None:
+def _filgrastim(model, out, problem, p, r, traced, state, counters, flags) -> None:
     """Engine order: skip before the first day or once done; count the streak (reset when ANC is
     not above the threshold); once the streak reaches n days, done (no dose); else dose."""
+    ctx, observable_ids = traced.ctx, traced.observable_ids
     first, dose, threshold, days = (
         _rule_parameter(ctx, model, out, problem, p, r, f, *FILGRASTIM_FIELDS[f])
         for f in (1, 2, 3, 4)
     )
     streak, done = ctx.sym("filgrastim_streak"), ctx.sym("filgrastim_done")
     on = ctx.logical("and", ctx.sym("morning") >= first, done <= 0.0)
-    new_streak = ctx.piecewise(streak + 1.0, ctx.sym("anc") > threshold, 0.0)
+    anc = ctx.sym(observable_ids["anc"])
+    new_streak = ctx.piecewise(streak + 1.0, anc > threshold, 0.0)
     counters["filgrastim_streak"] = ctx.piecewise(new_streak, on, streak)
     counters["filgrastim_done"] = ctx.piecewise(
         1.0, ctx.logical("and", on, new_streak >= days), done

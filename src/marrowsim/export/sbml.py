@@ -89,7 +89,7 @@ def build_sbml(
     model.setSubstanceUnits("item")
     model.setExtentUnits("item")
     _notes(model, name)
-    U.add_unit_definitions(model, U.used_units() | set(O.OBSERVABLE_UNITS.values()) | {"d"})
+    U.add_unit_definitions(model, U.used_units() | {"d"})
     compartment = model.createCompartment()
     compartment.setId(COMPARTMENT)
     compartment.setName("1 kg of the patient's body weight (states are per kg)")
@@ -118,7 +118,7 @@ def _notes(model: libsbml.Model, name: str) -> None:
 def _constants(model, out: SBMLModel, problem: Problem, p: int, sources) -> None:
     for j, cname in enumerate(K.CONSTANT_NAMES):
         parameter = add_parameter(
-            model, cname, problem.constants[p, j], U.CONSTANT_UNITS[cname], constant=True
+            model, cname, problem.constants[p, j], U.constant_units(cname), constant=True
         )
         source = sources.get(cname)
         if source is not None and source.copy_of:
@@ -127,7 +127,7 @@ def _constants(model, out: SBMLModel, problem: Problem, p: int, sources) -> None
             parameter,
             "constant",
             name=cname,
-            units=U.CONSTANT_UNITS[cname],
+            units=U.constant_units(cname) or "",
             copyOf=source.copy_of or "" if source else "",
             derivedFrom=" ".join(source.parameters) if source else "",
         )
@@ -150,7 +150,7 @@ def _states(model, out: SBMLModel, problem: Problem, p: int, traced: TracedModel
             aux = sid
             if sid not in referenced and problem.y0[p, i] == 0.0:
                 continue  # an auxiliary slot this model never uses
-            element = add_parameter(model, sid, problem.y0[p, i], U.AUX_UNITS[aux], constant=False)
+            element = add_parameter(model, sid, problem.y0[p, i], U.aux_units(aux), constant=False)
             annotate(element, "state", index=str(i), kind="auxiliary")
         else:
             k, j = divmod(i, L.N_COMPARTMENTS)
@@ -191,21 +191,21 @@ def _referenced(traced: TracedModel) -> set[str]:
 def _continuous(model, traced: TracedModel) -> None:
     """Assignment rules: hoisted intermediate values (children first) and observables."""
     order = walk(traced.names)  # children before parents
+    units = {sid: U.observable_units(name) for name, sid in traced.observable_ids.items()}
     for node in order:
         sid = traced.names.get(node)
         if sid is None:
             continue
-        units = O.OBSERVABLE_UNITS.get(sid)
-        add_parameter(model, sid, 0.0, units, constant=False)
+        add_parameter(model, sid, 0.0, units.get(sid), constant=False)
         rule = model.createAssignmentRule()
         rule.setVariable(sid)
         rule.setMath(math_of(traced, node))
-    for name, node in traced.observables.items():
-        if traced.names.get(node) == name:
+    for sid, node in traced.observables.items():
+        if traced.names.get(node) == sid:
             continue
-        add_parameter(model, name, 0.0, O.OBSERVABLE_UNITS[name], constant=False)
+        add_parameter(model, sid, 0.0, units.get(sid), constant=False)
         rule = model.createAssignmentRule()
-        rule.setVariable(name)
+        rule.setVariable(sid)
         rule.setMath(math_of(traced, node))
 
 
@@ -223,12 +223,12 @@ def describe_event(row: np.ndarray) -> str:
         return f"move {comp} from {L.CLASS_NAMES[int(a[0])]} to {L.CLASS_NAMES[int(a[1])]}"
     if kind == E.EV_ADD_AUX:
         aux = L.AUX_NAMES[int(a[0])]
-        return f"{a[1]:.4g} {U.AUX_UNITS[aux]} {aux}"
+        return f"{a[1]:.4g} {U.aux_units(aux) or ''} {aux}"
     if kind == E.EV_RADIATION:
         return f"irradiation {a[0]:.4g} Gy"
     if kind == E.EV_DRUG:
         drug = K.DRUGS[int(a[0])]
-        return f"{drug} {a[1]:.4g} {U.DRUG_DOSE_UNITS[int(a[0])]}"
+        return f"{drug} {a[1]:.4g} {U.drug_dose_units(int(a[0])) or ''}"
     return f"event kind {kind}"
 
 
@@ -238,9 +238,9 @@ _FIELD_UNITS = {"cells_per_kg": "cells/kg", "surviving_fraction": "1", "dose_gy"
 def _event_field_units(row: np.ndarray, role: str) -> str | None:
     kind = int(row[1])
     if kind == E.EV_ADD_AUX:
-        return U.AUX_UNITS[L.AUX_NAMES[int(row[2])]]
+        return U.aux_units(L.AUX_NAMES[int(row[2])])
     if kind == E.EV_DRUG:
-        return U.DRUG_DOSE_UNITS[int(row[2])]
+        return U.drug_dose_units(int(row[2]))
     return _FIELD_UNITS.get(role)
 
 

@@ -99,6 +99,11 @@ class Expr:
         return self.ctx.op("exp", self)
 
     def __bool__(self) -> bool:
+        """A branch on constants only (a feature switched off by a zero rate) is decided by this
+        patient's values; a branch on the state cannot be traced."""
+        value = self.ctx.evaluate(self)
+        if value is not None:
+            return bool(value)
         frame = sys._getframe(1)
         raise TraceError(
             f"a branch on a state-dependent value at {frame.f_code.co_filename}:{frame.f_lineno} "
@@ -165,8 +170,22 @@ for _name in (
 class Context:
     """Owner of one expression DAG: hash-consing table, numbers and symbols."""
 
-    def __init__(self) -> None:
+    def __init__(self, values: Mapping[str, float] | None = None) -> None:
         self._table: dict[tuple, Expr] = {}
+        self.values = dict(values or {})  # numbers of the symbols that are constants
+
+    def evaluate(self, node: Expr) -> Any:
+        """The number (or truth value) of ``node`` if every symbol in it has a value, else None."""
+        if node.op == "num":
+            return node.value
+        if node.op == "sym":
+            return self.values.get(node.value)
+        args = [self.evaluate(a) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        if node.op == "piecewise":
+            return args[0] if args[1] else args[2]
+        return _EVALUATE[node.op](*args)
 
     def _intern(self, op: str, args: tuple[Expr, ...], value: Any = None) -> Expr:
         key = (op, tuple(id(a) for a in args), value)
@@ -257,7 +276,21 @@ def _fold(ctx: Context, op: str, args: tuple[Expr, ...]) -> Expr | None:
     return x if b == 1 else None  # "^"
 
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "^": 4}
+_EVALUATE = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "^": lambda a, b: a**b,
+    "neg": lambda a: -a,
+    "exp": math.exp,
+    "gt": lambda a, b: a > b,
+    "lt": lambda a, b: a < b,
+    "geq": lambda a, b: a >= b,
+    "leq": lambda a, b: a <= b,
+    "and": lambda *a: all(a),
+    "or": lambda *a: any(a),
+}
 
 
 def _infix(node: Expr, names: Mapping[Expr, str], top: bool = False) -> str:

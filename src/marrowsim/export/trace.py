@@ -59,7 +59,8 @@ class TracedModel:
     classes: tuple[int, ...]
     states: list[int]  # indices of exported states
     rates: dict[str, Expr]
-    observables: dict[str, Expr]
+    observables: dict[str, Expr]  # SBML id -> expression
+    observable_ids: dict[str, str]  # marrowsim observable name -> SBML id
     names: dict[Expr, str]  # hoisted intermediate values
     events: list[TracedEvent]
 
@@ -90,7 +91,8 @@ def _ratio(ctx: Context):
 
 def trace_model(problem: Problem, p: int = 0) -> TracedModel:
     """Trace patient ``p`` of ``problem``."""
-    ctx = Context()
+    constants = dict(zip(K.CONSTANT_NAMES, problem.constants[p].tolist(), strict=True))
+    ctx = Context(constants)  # a branch on constants alone follows this patient's values
     classes = exported_classes(problem, p)
     exported = np.zeros(L.N_CLASSES, dtype=bool)
     exported[list(classes)] = True
@@ -107,11 +109,9 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
     cm = np.empty((L.N_CLASSES, K.N_CLASS_MODIFIERS), dtype=object)
     for k in range(L.N_CLASSES):
         for m in range(K.N_CLASS_MODIFIERS):
-            cm[k, m] = (
-                ctx.sym(modifier_id(k, m))
-                if exported[k]
-                else float(problem.class_modifiers[p, k, m])
-            )
+            value = float(problem.class_modifiers[p, k, m])
+            ctx.values[modifier_id(k, m)] = value
+            cm[k, m] = ctx.sym(modifier_id(k, m)) if exported[k] else value
     twins = symbolic_twins(
         {"rhs": R.rhs, "observe": O.observe, "apply_event": E.apply_event},
         {O._ratio: _ratio(ctx)},
@@ -123,15 +123,19 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
         twins["rhs"](ctx.sym("time"), y, c, cm, exported.copy(), dy)
         twins["observe"](y, c, cm, exported.copy(), out)
     rates = {state_id(i): ctx.num(dy[i]) for i in states}
+    taken = {state_id(i) for i in range(L.N_STATES)} | set(K.CONSTANT_NAMES)
+    taken |= {modifier_id(k, m) for k in range(L.N_CLASSES) for m in range(K.N_CLASS_MODIFIERS)}
+    # an observable keeps its name unless a state or constant has it (then: NAME_observable)
+    ids = {n: f"{n}_observable" if n in taken else n for n in O.OBSERVABLE_NAMES}
     observables = {
-        name: ctx.num(out[q]) for q, name in enumerate(O.OBSERVABLE_NAMES) if q not in RULE_FLAGS
+        ids[name]: ctx.num(out[q])
+        for q, name in enumerate(O.OBSERVABLE_NAMES)
+        if q not in RULE_FLAGS
     }
     events = _trace_events(ctx, twins["apply_event"], problem, p, y, c, cm, exported)
-    taken = {state_id(i) for i in states} | set(K.CONSTANT_NAMES) | set(O.OBSERVABLE_NAMES)
-    taken |= {modifier_id(k, m) for k in range(L.N_CLASSES) for m in range(K.N_CLASS_MODIFIERS)}
-    taken |= {f"morning_{name}" for name in O.OBSERVABLE_NAMES}
+    taken |= set(ids.values()) | {f"morning_{name}" for name in O.OBSERVABLE_NAMES}
     names = hoisted_names(claims, observables, rates, taken)
-    return TracedModel(ctx, classes, states, rates, observables, names, events)
+    return TracedModel(ctx, classes, states, rates, observables, ids, names, events)
 
 
 def _trace_events(ctx, apply_event, problem, p, y, c, cm, exported) -> list[TracedEvent]:

@@ -13,12 +13,14 @@ import libsbml
 
 from marrowsim.model import layout as L
 from marrowsim.model.constants import DRUGS, GROUPS
+from marrowsim.model.observables import OBSERVABLE_UNITS
 from marrowsim.model.transplant import CONDITIONING_DRUGS
 
 # unit text -> (SBML id, [(kind, exponent, scale, multiplier)]): (multiplier 10^scale kind)^exponent
 DAY = ("second", 1, 0, 86400.0)
 _DEFINITIONS: dict[str, tuple[str, list[tuple[str, int, int, float]]]] = {
     "1": ("dimensionless", []),
+    "%": ("percent", [("dimensionless", 1, 0, 0.01)]),
     "d": ("day", [DAY]),
     "1/d": ("per_day", [("second", -1, 0, 86400.0)]),
     "kg": ("kilogram", []),
@@ -122,7 +124,8 @@ for _name in (
 DRUG_DOSE_UNITS = {code: unit for code, unit in CONDITIONING_DRUGS.values()}
 for _code, _drug in enumerate(DRUGS):
     for _group in GROUPS:  # log10 kill per unit dose
-        CONSTANT_UNITS[f"lk_{_drug}_{_group}"] = f"1/({DRUG_DOSE_UNITS[_code]})"
+        if _code in DRUG_DOSE_UNITS:
+            CONSTANT_UNITS[f"lk_{_drug}_{_group}"] = f"1/({DRUG_DOSE_UNITS[_code]})"
 
 AUX_UNITS = {
     "filgrastim_depot": "ug/kg",
@@ -143,21 +146,44 @@ AUX_UNITS = {
 
 
 def missing_units() -> list[str]:
-    """Constants and auxiliary states without units here (must be empty)."""
+    """Constants, observables and auxiliary states without units here (must be empty)."""
     from marrowsim.model.constants import CONSTANT_NAMES
 
-    names = [n for n in CONSTANT_NAMES if n not in CONSTANT_UNITS]
-    names += [n for n in L.AUX_NAMES if n not in AUX_UNITS]
-    return names + [f"{u} (no definition)" for u in used_units() if u not in _DEFINITIONS]
+    names = [n for n in CONSTANT_NAMES if constant_units(n) is None]
+    names += [n for n in OBSERVABLE_UNITS if observable_units(n) is None]
+    return names + [n for n in L.AUX_NAMES if aux_units(n) is None]
 
 
 def used_units() -> set[str]:
-    return set(CONSTANT_UNITS.values()) | set(AUX_UNITS.values())
+    texts = (*CONSTANT_UNITS.values(), *AUX_UNITS.values(), *OBSERVABLE_UNITS.values())
+    return {u for u in texts if known(u)}
 
 
 def sbml_unit(text: str) -> str:
     """The SBML unit identifier of a unit text of this table (``"1/d"`` -> ``per_day``)."""
     return _DEFINITIONS[text][0]
+
+
+def known(text: str | None) -> str | None:
+    """``text`` if this table defines it, else None (the value is then written without units
+    and :func:`missing_units` lists it)."""
+    return text if text in _DEFINITIONS else None
+
+
+def constant_units(name: str) -> str | None:
+    return known(CONSTANT_UNITS.get(name))
+
+
+def observable_units(name: str) -> str | None:
+    return known(OBSERVABLE_UNITS.get(name))
+
+
+def aux_units(name: str) -> str | None:
+    return known(AUX_UNITS.get(name))
+
+
+def drug_dose_units(code: int) -> str | None:
+    return known(DRUG_DOSE_UNITS.get(code))
 
 
 def add_unit_definitions(model: libsbml.Model, texts: set[str]) -> None:
