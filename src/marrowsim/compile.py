@@ -78,6 +78,23 @@ def _merged_values(
     return merged
 
 
+class _PatientValues(Mapping[str, float]):
+    """Patient ``i``'s parameter values, read from the batch's arrays on demand (building a dict
+    of every parameter for every patient cost more than the event builders themselves)."""
+
+    def __init__(self, merged: Mapping[str, np.ndarray], i: int) -> None:
+        self._merged, self._i = merged, i
+
+    def __getitem__(self, name: str) -> float:
+        return float(self._merged[name][self._i])
+
+    def __iter__(self):
+        return iter(self._merged)
+
+    def __len__(self) -> int:
+        return len(self._merged)
+
+
 def _covariates(scenarios: Sequence[Scenario], parameters: ParameterSet):
     weight = np.array([s.patient.weight_kg for s in scenarios])
     male = np.array([s.patient.sex == "male" for s in scenarios])
@@ -131,7 +148,8 @@ def compile_problem(
         resolved.setdefault(id(s), resolve_graft_from_collection(s, parameters)) for s in scenarios
     ]
     first, days = scenarios[0].first_day, scenarios[0].days
-    if any(s.first_day != first or s.days != days for s in scenarios):
+    distinct = {id(s): s for s in scenarios}.values()  # first_day parses the protocol
+    if any(s.first_day != first or s.days != days for s in distinct):
         raise InputError("all patients of a batch must share start_day and days")
     n = len(scenarios)
     merged = _merged_values(n, parameters, values)
@@ -146,7 +164,7 @@ def compile_problem(
 
     all_events, all_rules = [], []
     for i, s in enumerate(scenarios):
-        pv = {k: float(v[i]) for k, v in merged.items()}
+        pv = _PatientValues(merged, i)
         evs: list[Event] = []
         rules: list[Rule] = []
         for builder in EVENT_BUILDERS:
