@@ -22,7 +22,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+# isort: off
 from cases import CASES, Case, CaseResult, Sizes  # noqa: E402
+import transplant  # noqa: E402,F401  (registers its cases after those of cases.py)
+import cohort_scaling  # noqa: E402,F401  (the longest, last)
+# isort: on
 
 import marrowsim  # noqa: E402
 

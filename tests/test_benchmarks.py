@@ -1,4 +1,6 @@
-"""Smoke test of the benchmark harness (``make bench``) on tiny sizes. It asserts no timing."""
+"""Smoke test of the benchmark harness (``make bench``) on tiny sizes, every case (the issue 6
+cases included: transplant engine vs LSODA vs libroadrunner, throughput and memory, the cohort
+command). It asserts no timing."""
 
 from __future__ import annotations
 
@@ -22,10 +24,14 @@ def test_benchmark_harness_runs_every_case_and_writes_markdown(tmp_path):
     text = out.read_text()
     assert text.startswith("# marrowsim performance")
     assert "Quick mode" in text and "## Machine" in text and "numba threads" in text
-    for case in ("healthy-adult-10k", "hsc-loss-10k"):
+    for case in ("healthy-adult-10k", "hsc-loss-10k", "transplant-365d", "cohort-1e6"):
         assert f"## {case}:" in text
     assert text.count("speed-up per patient at equal accuracy (LSODA / engine)") == 2
     assert "max relative error vs DOP853" in text
+    # issue 6: engine vs LSODA vs libroadrunner, throughput and memory, the cohort path
+    assert "libroadrunner (CVODE) loop, rtol = atol" in text
+    assert "throughput, engine path" in text and "peak memory" in text
+    assert "patients, " in text and "target: 10^6 x 365 days" in text
 
 
 def test_benchmark_list(tmp_path):

@@ -37,15 +37,25 @@ class MorningRunner:
         integrator.maximum_num_steps = max_steps
         self.rr.timeCourseSelections = ["time"] + [f"morning_{n}" for n in OBSERVABLE_NAMES]
         self._keys = [f"init({sid})" for sid in model.sources]
+        self.atol = atol
+        self._states = [(sid, src[1]) for sid, src in model.sources.items() if src[0] == "state"]
 
-    def set_patient(self, problem: Problem, p: int) -> None:
+    def set_patient(self, problem: Problem, p: int, *, atol_scale: bool = False) -> None:
         """Load patient ``p`` of ``problem`` (the protocol of the exported patient) and reset
-        every value, the event-assigned ones (clock, counters) included."""
+        every value, the event-assigned ones (clock, counters) included.
+
+        ``atol_scale``: the absolute tolerance of each state is ``atol`` times its physiological
+        size (``problem.scale``), the error weighting of marrowsim's engine; else ``atol`` is
+        one number for every state (CVODE's default)."""
         values = self.model.patient_values(problem, p)
         executable = self.rr.model  # RoadRunner.setValue would recompile the model each time
         for key, value in zip(self._keys, values.values(), strict=True):
             executable.setValue(key, value)
         self.rr.resetAll()
+        if atol_scale:
+            integrator = self.rr.integrator
+            for sid, i in self._states:
+                integrator.setIndividualTolerance(sid, self.atol * problem.scale[p, i])
 
     def morning_observables(self, n_days: int) -> np.ndarray:
         """Observables ``(n_days + 1, N_OBSERVABLES)`` of the mornings 0 .. n_days (SBML time)."""
