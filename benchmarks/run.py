@@ -113,7 +113,7 @@ def report(results: list[tuple[Case, Sizes, CaseResult]], command: str, quick: b
         "",
         *_table(
             [(f"{case.name} ({case.issue})", result.headline) for case, _, result in results],
-            ("case", "speed-up per patient at equal accuracy, batched engine vs solve_ivp loop"),
+            ("case", "headline (speed-ups are per patient at equal accuracy, engine vs reference)"),
         ),
         "",
         "## Machine",
