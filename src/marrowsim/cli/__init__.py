@@ -18,6 +18,7 @@ from marrowsim.cli import hla as _hla  # noqa: F401
 from marrowsim.cli import params as _params  # noqa: F401
 from marrowsim.cli import protocol as _protocol  # noqa: F401
 from marrowsim.cli import simulate as _simulate  # noqa: F401
+from marrowsim.cli import validate as _validate  # noqa: F401
 from marrowsim.cli.app import app
 from marrowsim.errors import DataNotFoundError, InputError, MarrowsimError
 

@@ -103,6 +103,7 @@ FITTED_FILES = {
     "cmp_demand_ec50": "Assumptions_hematopoiesis.toml",
     "progenitor_demand_max_elevation": "Assumptions_hematopoiesis.toml",
     "mpp_feedback_gain": "Assumptions_hematopoiesis.toml",
+
     "graft_mep_megakaryocyte_yield": "Assumptions_transplant.toml",
     "methotrexate_log_kill_progenitors": "Assumptions_conditioning.toml",
     **{
@@ -163,14 +164,11 @@ def objective_terms(ps: ParameterSet) -> dict[str, float]:
         v = values[t.key]
         terms[t.key] = ((v - t.value) / t.tolerance) ** 2 if np.isfinite(v) else 100.0
     for c in COMPARISONS:
-        a, b = values[c.first], values[c.second]
-        if np.isfinite(a) and np.isfinite(b):
-            terms[c.key] = (min(0.0, c.margin(a, b)) / 0.5) ** 2
-        else:
-            terms[c.key] = 100.0
+        m = c.margin(values[c.first], values[c.second])
+        terms[c.key] = (min(0.0, m) / 0.5) ** 2 if np.isfinite(m) else 100.0
     late = days >= 60
     settled = days >= 40
-    transplants = {t.scenario["name"] for t in all_targets() if "graft" in t.scenario}
+    transplants = {t.scenario["name"] for t in all_targets() if "graft" in t.scenario and t.stable}
     for name, course in courses.items():
         if name not in transplants:
             continue
