@@ -103,7 +103,6 @@ FITTED_FILES = {
     "cmp_demand_ec50": "Assumptions_hematopoiesis.toml",
     "progenitor_demand_max_elevation": "Assumptions_hematopoiesis.toml",
     "mpp_feedback_gain": "Assumptions_hematopoiesis.toml",
-
     "graft_mep_megakaryocyte_yield": "Assumptions_transplant.toml",
     "methotrexate_log_kill_progenitors": "Assumptions_conditioning.toml",
     **{
@@ -138,7 +137,7 @@ MAX_LATE_SWING = 0.5
 
 
 def simulate_targets(
-    ps: ParameterSet, targets: tuple[Target, ...] | None = None
+    ps: ParameterSet, targets: tuple[Target, ...] | None = None, *, graded: bool = False
 ) -> tuple[dict[str, float], dict[str, dict[str, np.ndarray]], np.ndarray]:
     """Endpoint of every target for one parameter set (typical patient), and the raw courses."""
     targets = targets if targets is not None else all_targets()
@@ -156,7 +155,7 @@ def simulate_targets(
 
 def objective_terms(ps: ParameterSet) -> dict[str, float]:
     """Squared, tolerance-scaled misses of every fitted target, comparison and stability check."""
-    values, courses, days = simulate_targets(ps)
+    values, courses, days = simulate_targets(ps, graded=True)
     terms: dict[str, float] = {}
     for t in TARGETS:
         if not t.fitted:

@@ -96,6 +96,19 @@ class Endpoint:
             return float(np.max(x[window]))
         return first_crossing(days, x, self.threshold)
 
+    def measure_graded(self, days: np.ndarray, data: dict[str, np.ndarray]) -> float:
+        """As :meth:`measure`, but a recovery not reached within the run is extrapolated past its
+        last day in proportion to the remaining shortfall (a smooth penalty for optimisers)."""
+        value = self.measure(days, data)
+        if np.isfinite(value) or self.kind != "recovery":
+            return value
+        x = data[self.observable][days >= 0]
+        low, last = float(np.nanmin(x)), float(x[-1])
+        if not np.isfinite(last) or low >= self.threshold:
+            return float("nan")
+        shortfall = (self.threshold - last) / (self.threshold - low)
+        return float(days[-1] * (1.0 + max(shortfall, 0.0)))
+
 
 ANC_05 = Endpoint("ANC >= 0.5 x10^9/L (day)", "anc", 0.5)
 ANC_10 = Endpoint("ANC >= 1.0 x10^9/L (day)", "anc", 1.0)
