@@ -11,6 +11,7 @@ import sys
 import click
 
 # Command modules register themselves on ``app`` when imported.
+from marrowsim.cli import clones as _clones  # noqa: F401
 from marrowsim.cli import collect as _collect  # noqa: F401
 from marrowsim.cli import hla as _hla  # noqa: F401
 from marrowsim.cli import params as _params  # noqa: F401
