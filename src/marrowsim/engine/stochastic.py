@@ -5,7 +5,8 @@ weight), with the rates of the deterministic model (:mod:`marrowsim.model.regula
 design: the blood counts that set the MPP demand gain come from the deterministic run of the same
 scenario (recorded 8 times a day and on both sides of jumps, interpolated linearly in time; see
 ``engine/driving.py``), because the downstream pools hold 10^10–10^12 cells whose noise is
-negligible; the niche occupancy comes from the stochastic HSCs themselves. Methods, reactions and limits: ``docs/stochastic.md``.
+negligible; the niche occupancy comes from the stochastic HSCs themselves. Methods, reactions
+and limits: ``docs/stochastic.md``.
 
 >>> from marrowsim.engine.stochastic import simulate_clones
 >>> result = simulate_clones("allo-pbsc-mac", runs=4, seed=1, days=20)  # doctest: +SKIP
