@@ -12,6 +12,7 @@ import sys
 import typer
 
 # Command modules register themselves on ``app`` when imported.
+from marrowsim.cli import clones as _clones  # noqa: F401
 from marrowsim.cli import cohort as _cohort  # noqa: F401
 from marrowsim.cli import collect as _collect  # noqa: F401
 from marrowsim.cli import hla as _hla  # noqa: F401

@@ -34,7 +34,8 @@ OBSERVABLES = (
     ("gcsf_relative", "1"),
     ("epo_relative", "1"),
     ("tpo_relative", "1"),
-    ("gcsf_from_filgrastim", "1"),  # part of gcsf_relative due to exogenous filgrastim
+    ("gcsf_from_filgrastim", "1"),
+    ("demand_psi", "1"),
     ("rbc", "10^12/L"),
     ("platelets_endogenous", "10^9/L"),  # platelets made by the patient (transfused ones excluded)
     ("hb_endogenous", "g/dL"),  # haemoglobin in red cells made by the patient
@@ -73,6 +74,7 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_EPO,
     O_TPO,
     O_FILG,
+    O_DEMAND_PSI,
     O_RBC,
     O_PLT_ENDOGENOUS,
     O_HB_ENDOGENOUS,
@@ -185,7 +187,8 @@ def observe(y, c, cm, active, out):
     out[O_EDITED_MYELOID] = _ratio(_cell(y, L.EDITED, L.NEU), neu_all)
     blasts = _class_sum(y, L.MALIGNANT, _MARROW_COMPARTMENTS)
     out[O_BLASTS] = _ratio(blasts, marrow)
-    gcsf, epo, tpo, _il7, _m_g, _m_e, _m_t = cytokine_signals(y, c, cm, active)
+    gcsf, epo, tpo, _il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
+    out[O_DEMAND_PSI] = (m_g + m_e + m_t) / 3.0
     out[O_GCSF] = gcsf
     out[O_EPO] = epo
     out[O_TPO] = tpo

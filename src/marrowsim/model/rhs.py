@@ -11,6 +11,13 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.regulation import (
+    demand_signal,
+    hsc_division_rate,
+    hsc_self_renewal,
+    mpp_demand_gain,
+    niche_occupancy,
+)
 
 # compartments attacked by alloreactive T cells: stem, progenitor and lymphoid cells
 _IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP, L.LYM)
@@ -112,16 +119,12 @@ def rhs(t, y, c, cm, active, dy):
     hsc_total = 0.0
     for k in range(L.N_CLASSES):
         hsc_total += y[k * L.N_COMPARTMENTS + L.HSC]
-    occupancy = hsc_total / c[K.K_HSC_STAR]
-    gamma = c[K.K_HSC_STRESS]
-    p_hsc = c[K.K_P_HSC] * (1.0 + gamma) / (1.0 + gamma * occupancy)
-    a_hsc_max = c[K.K_A_HSC_MAX]
-    a_hsc_base = a_hsc_max / (1.0 + (2.0 * a_hsc_max - 1.0) * occupancy)
+    occupancy = niche_occupancy(c, hsc_total)
+    p_hsc = hsc_division_rate(c, occupancy)
 
     gcsf, epo, tpo, il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
-    psi = (m_g + m_e + m_t) / 3.0
-    kappa = c[K.K_KAPPA_MPP]
-    mpp_gain = (1.0 + kappa) / (1.0 + kappa * psi)
+    psi = demand_signal(m_g, m_e, m_t)
+    mpp_gain = mpp_demand_gain(c, psi)
 
     hill = c[K.K_CYTOKINE_HILL]
     a_gp = _self_renewal(gcsf, c[K.K_A_GP_MIN], c[K.K_A_GP_MAX], c[K.K_GP_EC50], hill)
@@ -150,9 +153,7 @@ def rhs(t, y, c, cm, active, dy):
         if not active[k]:
             continue
         o = k * L.N_COMPARTMENTS
-        a_h = a_hsc_base * cm[k, K.CM_HSC_FITNESS]
-        if a_h > 1.0:
-            a_h = 1.0
+        a_h = hsc_self_renewal(c, occupancy, cm[k, K.CM_HSC_FITNESS])
         h = y[o + L.HSC]
         dy[o + L.HSC] = (2.0 * a_h - 1.0) * p_hsc * h
         hsc_out = 2.0 * (1.0 - a_h) * p_hsc * h
