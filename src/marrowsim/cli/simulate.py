@@ -10,7 +10,7 @@ import typer
 
 from marrowsim.cli.app import app, print_json
 
-DEFAULT_SCENARIO = "healthy-adult"
+DEFAULT_SCENARIO = "allo-pbsc-mac"
 DAILY_KEYS = ("anc", "wbc", "lymphocytes", "hb", "reticulocytes", "platelets", "hsc")
 
 scenarios_app = typer.Typer(help="Built-in scenarios.")
