@@ -134,7 +134,7 @@ def simulate(
 def demo(
     out: Path = typer.Option(Path("marrowsim-out"), "--out", help="Output folder."),
 ) -> None:
-    """Run the embedded default scenario (the healthy adult), print a table and plot it."""
+    """Run the embedded default scenario (allogeneic PBSC transplant), print a table and plot it."""
     from rich.console import Console
 
     sol, outcomes = _run(DEFAULT_SCENARIO, None, None)
