@@ -19,14 +19,13 @@ Calibration patients (assumptions): healthy donor 75 kg, 175 cm, male; myeloma p
 from __future__ import annotations
 
 import argparse
-import re
-from importlib import resources
 
 import numpy as np
 
 from marrowsim.clinical.collection import simulate_collection
 from marrowsim.clinical.collection_spec import CollectionPatient, compile_schedule
 from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim.parameters.writer import write_parameter_values
 
 HEALTHY = CollectionPatient(weight_kg=75.0, height_cm=175.0, sex="male", diagnosis="healthy")
 MYELOMA = CollectionPatient(weight_kg=80.0, height_cm=170.0, sex="male", diagnosis="myeloma")
@@ -169,15 +168,7 @@ def report(ps: ParameterSet | None = None) -> dict[str, object]:
 
 def write(fitted: dict[str, float]) -> None:
     """Replace the ``value = …`` line of each fitted parameter in its TOML file."""
-    sets = resources.files("marrowsim.parameters") / "sets"
-    for name, value in fitted.items():
-        path = sets / FITTED_FILES[name]
-        text = path.read_text(encoding="utf-8")
-        pattern = rf"(\[parameters\.{name}\]\nvalue = )[^\n]+"
-        text, count = re.subn(pattern, rf"\g<1>{value:.4g}", text)
-        if count != 1:
-            raise RuntimeError(f"could not find {name} in {path}")
-        path.write_text(text, encoding="utf-8")  # type: ignore[union-attr]
+    write_parameter_values(fitted, FITTED_FILES)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -47,6 +45,7 @@ import numpy as np
 from marrowsim.clinical import mortality
 from marrowsim.errors import InputError
 from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim.parameters.writer import write_parameter_values
 
 TARGETS = {"survival_8of8": 0.52, "survival_7of8": 0.43, "survival_after_graft_failure": 0.31}
 FITTED_FILES = {
@@ -311,7 +310,6 @@ def _elsawy_check(mp: mortality.MortalityParameters) -> list[float]:
 
 def write(fitted: dict[str, float], summary: dict[str, Any], n: int, seed: int) -> None:
     """Store the fitted values and the run that produced them in the parameter files."""
-    sets = resources.files("marrowsim.parameters") / "sets"
     s = summary
     run = (
         f"Fitted by src/marrowsim/validation/calibrate_mortality.py (N={n} per arm, seed {seed}): "
@@ -322,16 +320,7 @@ def write(fitted: dict[str, float], summary: dict[str, Any], n: int, seed: int) 
         f"{s['secondary_graft_failure_8of8']:.3f}, 7/8 {s['primary_graft_failure_7of8']:.3f} + "
         f"{s['secondary_graft_failure_7of8']:.3f}."
     )
-    for name, value in fitted.items():
-        path = sets / FITTED_FILES[name]
-        text = path.read_text(encoding="utf-8")
-        block = rf"(\[parameters\.{name}\]\nvalue = )[^\n]+"
-        pattern = block + r"((?:\n(?!\[)[^\n]*)*?\nlocation = )[^\n]+"
-        replacement = f'\\g<1>{value:.5g}\\g<2>"{run}"'
-        text, count = re.subn(pattern, replacement, text)
-        if count != 1:
-            raise RuntimeError(f"could not find {name} in {path}")
-        path.write_text(text, encoding="utf-8")  # type: ignore[union-attr]
+    write_parameter_values(fitted, FITTED_FILES, digits=5, location=run)
 
 
 def main(argv: list[str] | None = None) -> None:

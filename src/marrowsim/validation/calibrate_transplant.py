@@ -17,10 +17,8 @@ deterministic for a given start.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -28,6 +26,7 @@ from marrowsim.compile import compile_problem
 from marrowsim.engine.solve import solve
 from marrowsim.model.observables import OBSERVABLE_NAMES
 from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim.parameters.writer import write_parameter_values
 from marrowsim.scenario import scenario_from_mapping
 from marrowsim.validation.transplant_targets import (
     COMPARISONS,
@@ -213,16 +212,7 @@ def calibrate(
 
 def write_values(values: dict[str, float]) -> None:
     """Replace ``value = ...`` of each fitted parameter in its TOML file (provenance kept)."""
-    folder = resources.files("marrowsim.parameters") / "sets"
-    for name, value in values.items():
-        path = folder / FITTED_FILES[name]
-        text = path.read_text(encoding="utf-8")
-        pattern = rf"(\[parameters\.{name}\]\nvalue = )([^\n]+)"
-        new, count = re.subn(pattern, rf"\g<1>{value:.4g}", text)
-        if count != 1:
-            raise RuntimeError(f"could not find parameter {name!r} in {path}")
-        with open(str(path), "w", encoding="utf-8") as fh:
-            fh.write(new)
+    write_parameter_values(values, FITTED_FILES)
 
 
 def report(ps: ParameterSet) -> str:
