@@ -279,6 +279,9 @@ def engraftment_incidence(
     return aalen_johansen(time, event, ENGRAFTED, n_causes=2, confidence=confidence)
 
 
+SURVIVAL_DAYS = (100, 365)
+
+
 def summarise_arm(df: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, Any]:
     """Summary of one arm: engraftment days, graft failure, cumulative incidences at d28/d42.
 
@@ -303,7 +306,13 @@ def summarise_arm(df: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, An
             out[f"cif_{lineage}_day{day}_ci"] = list(curve.interval_at(day))
     deaths = _column(df, "death_day")
     fu = _column(df, "followup_days")
-    out["deaths"] = int(np.sum(np.isfinite(deaths) & (deaths <= fu)))
+    died = np.isfinite(deaths) & (deaths <= fu)
+    out["deaths"] = int(np.sum(died))
+    survival = kaplan_meier(np.where(died, deaths, fu), died.astype(int), confidence=confidence)
+    for day in SURVIVAL_DAYS:  # overall survival (Kaplan-Meier) where follow-up reaches the day
+        followed = bool(np.any(fu >= day))
+        out[f"survival_day{day}"] = survival.at(day) if followed else None
+        out[f"survival_day{day}_ci"] = list(survival.interval_at(day)) if followed else None
     out["confidence"] = confidence
     return out
 
