@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 
 from marrowsim.clinical import mortality
-from marrowsim.errors import InputError
 from marrowsim.parameters import ParameterSet, default_parameters
 from marrowsim.parameters.writer import write_parameter_values
 
@@ -67,28 +66,6 @@ class Cohort:
     outcomes: dict[str, dict[str, np.ndarray]]  # arm ("8/8", "7/8") -> outcome arrays
     covariates: dict[str, np.ndarray]
     n_failed: int
-
-
-def _draw_priors(ps: ParameterSet, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    out = {}
-    for name, p in ps.items():
-        prior = p.prior
-        if prior.distribution == "fixed":
-            continue
-        z = rng.standard_normal(n)
-        if prior.distribution == "lognormal":
-            x = p.value * np.exp(math.sqrt(math.log1p(prior.cv**2)) * z)
-        elif prior.distribution == "normal":
-            x = p.value + prior.sd * z
-        elif prior.distribution == "logitnormal":
-            x = 1 / (1 + np.exp(-(math.log(p.value / (1 - p.value)) + prior.sd * z)))
-        else:  # uniform on the bounds
-            lo, hi = p.bounds  # type: ignore[misc]
-            x = rng.uniform(lo, hi, n)
-        if p.bounds is not None:  # outside the bounds: redrawn below, never clipped
-            x = np.where((x < p.bounds[0]) | (x > p.bounds[1]), np.nan, x)
-        out[name] = x
-    return out
 
 
 def _patient_mappings(n: int, rng: np.random.Generator) -> tuple[list[dict], dict]:
@@ -130,29 +107,6 @@ def _patient_mappings(n: int, rng: np.random.Generator) -> tuple[list[dict], dic
     return maps, covariates
 
 
-def _feasible_values(scenarios, ps, rng) -> dict[str, np.ndarray]:
-    """Prior draws, one feasible set per patient (drawn again where the steady state fails)."""
-    from marrowsim.compile import compile_problem
-
-    n = len(scenarios)
-    values = _draw_priors(ps, n, rng)
-    for i in range(n):
-        for _attempt in range(200):
-            one = {k: v[i : i + 1] for k, v in values.items()}
-            if all(np.isfinite(v[0]) for v in one.values()):
-                try:
-                    compile_problem([scenarios[i]], ps, values=one)
-                    break
-                except InputError:
-                    pass
-            fresh = _draw_priors(ps, 1, rng)
-            for k in values:
-                values[k][i] = fresh[k][0]
-        else:
-            raise RuntimeError(f"no feasible prior draw for patient {i} in 200 attempts")
-    return values
-
-
 def _outcome_arrays(result, scenarios) -> dict[str, np.ndarray]:
     """ASTCT outcomes of every patient of a batch (``outcomes.compute_outcomes``)."""
     from marrowsim.clinical.compatibility import mismatch_summary
@@ -188,14 +142,14 @@ def _outcome_arrays(result, scenarios) -> dict[str, np.ndarray]:
 def simulate_cohort(n: int = 1000, seed: int = 17, ps: ParameterSet | None = None) -> Cohort:
     """Run the transplant model for ``n`` virtual patients in each arm (8/8 and 7/8); patients
     whose integration fails in either arm are dropped from both (and counted)."""
-    from marrowsim.compile import compile_problem
+    from marrowsim.compile import compile_problem, sample_patient_values
     from marrowsim.engine.solve import solve
     from marrowsim.scenario import scenario_from_mapping
 
     ps = ps or default_parameters()
     rng = np.random.default_rng(seed)
     maps, covariates = _patient_mappings(n, rng)
-    values = _feasible_values([scenario_from_mapping(m) for m in maps], ps, rng)
+    values = sample_patient_values([scenario_from_mapping(m) for m in maps], ps, seed=rng)
     outcomes: dict[str, dict[str, np.ndarray]] = {}
     keep = np.ones(n, dtype=bool)
     for grade in ("8/8", "7/8"):
