@@ -48,8 +48,15 @@ def _transplant(scenario: Scenario, values: Mapping[str, float]) -> tuple[list, 
     return transplant_events(scenario, values)
 
 
+def _disease(scenario: Scenario, values: Mapping[str, float]) -> tuple[list, list]:
+    from marrowsim.model.disease import disease_rules
+
+    return disease_rules(scenario, values)
+
+
 EVENT_BUILDERS.append(perturbation_events)
 EVENT_BUILDERS.append(_transplant)
+EVENT_BUILDERS.append(_disease)
 
 
 def patient_heights(scenarios: Sequence[Scenario], parameters: ParameterSet) -> np.ndarray:
@@ -143,6 +150,9 @@ def compile_problem(
     active[:, L.HOST] = True
     per_state = np.maximum(y0[:, : L.N_COMPARTMENTS], 1.0)
     scale = np.concatenate([np.tile(per_state, (1, L.N_CLASSES)), np.ones((n, L.N_AUX))], axis=1)
+    from marrowsim.model.disease import prepare_disease  # leukemia, aplastic anemia
+
+    prepare_disease(scenarios, merged, constants, y0, class_mods, active, scale)
 
     all_events, all_rules = [], []
     for i, s in enumerate(scenarios):

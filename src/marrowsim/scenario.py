@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from marrowsim.clinical.collection_spec import MobilizationSpec
+from marrowsim.clinical.disease_spec import Disease
 from marrowsim.clinical.transplant_spec import Conditioning, Donor, Graft, ProtocolSection
 from marrowsim.cohort.spec import CohortSpec
 from marrowsim.errors import ScenarioError, UnknownNameError, did_you_mean
@@ -162,6 +163,7 @@ class Scenario(_Strict):
     graft: Graft | None = None
     conditioning: Conditioning | None = None
     protocol: ProtocolSection | None = None
+    disease: Disease | None = None  # disease models: docs/disease.md
     cohort: CohortSpec | None = None  # virtual cohorts: docs/cohorts.md
 
     @model_validator(mode="after")
@@ -175,6 +177,9 @@ class Scenario(_Strict):
                     f"graft source {self.graft.source!r} does not fit donor relation "
                     f'{self.donor.relation!r} (cord grafts have relation = "cord")'
                 )
+        from marrowsim.clinical.disease_spec import check_disease
+
+        check_disease(self.patient.diagnosis, self.disease)
         from marrowsim.clinical.graft_from_collection import check_from_collection
 
         check_from_collection(self)

@@ -225,3 +225,49 @@ N_CLASS_MODIFIERS = len(CLASS_MODIFIER_NAMES)
     CM_RADIOSENSITIVITY,
     CM_IMMUNE_TARGET,
 ) = range(N_CLASS_MODIFIERS)
+
+# --- disease models (leukemia: model/leukemia.py; autoimmunity: model/autoimmunity.py) -------
+# Appended after the log-kill table so that every index above stays where it was. All are zero
+# for a patient without the disease model (the right-hand side then skips the disease terms).
+DISEASE_CONSTANT_NAMES = (
+    "lsc_division_rate",  # division rate of leukemic stem cells, 1/d
+    "lsc_self_renewal_advantage",  # a_1L / a_1 (Stiehl 2015)
+    "leukemic_progenitor_division_ratio",  # p_2L / p_2 (Stiehl 2015)
+    "leukemic_blast_clearance",  # death rate of post-mitotic blasts d_L, 1/d
+    "autoimmune_kill_rate",  # kill rate of HSCs and MPPs at the untreated autoreactive level, 1/d
+    "autoreactive_regrowth_rate",  # re-expansion rate of autoreactive T cells, 1/d
+    "autoimmune_progenitor_suppression",  # fractional loss of progenitor self-renewal at A = 1
+    "cyclosporine_elimination_rate",  # 1/d
+    "cyclosporine_ec50",  # mg/kg in the body
+    "cyclosporine_max_inhibition",  # maximal fractional inhibition of autoreactive T cells
+    "atg_autoreactive_kill_rabbit",  # depletion of autoreactive T cells per mg/kg rabbit ATG, 1/d
+    "atg_autoreactive_kill_horse",  # depletion of autoreactive T cells per mg/kg horse ATG, 1/d
+    "horse_atg_potency",  # lymphocyte depletion of horse ATG per mg relative to rabbit ATG
+    "eltrombopag_elimination_rate",  # 1/d
+    "eltrombopag_ec50",  # mg/kg in the body
+    "eltrombopag_tpo_equivalent",  # TPO signal added at full eltrombopag effect (relative)
+    "eltrombopag_hsc_stimulation",  # maximal fractional increase of HSC division
+)
+K_DISEASE = len(CONSTANT_NAMES)
+CONSTANT_NAMES = CONSTANT_NAMES + DISEASE_CONSTANT_NAMES
+N_CONSTANTS = len(CONSTANT_NAMES)
+C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
+(
+    K_LSC_DIVISION,
+    K_LSC_ADVANTAGE,
+    K_LEUKEMIC_PROGENITOR_DIVISION,
+    K_BLAST_CLEARANCE,
+    K_AUTOIMMUNE_KILL,
+    K_AUTOREACTIVE_REGROWTH,
+    K_AUTOIMMUNE_SUPPRESSION,
+    K_CSA_KE,
+    K_CSA_EC50,
+    K_CSA_IMAX,
+    K_ATG_AUTOREACTIVE_RABBIT,
+    K_ATG_AUTOREACTIVE_HORSE,
+    K_HORSE_ATG_POTENCY,
+    K_EPAG_KE,
+    K_EPAG_EC50,
+    K_EPAG_TPO,
+    K_EPAG_HSC,
+) = range(K_DISEASE, N_CONSTANTS)

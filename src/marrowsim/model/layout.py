@@ -95,6 +95,10 @@ AUX_NAMES = (
     "thiotepa_treosulfan",  # other alkylators, mg/kg
     "reserved1",
     "reserved2",
+    # disease models (model/autoimmunity.py)
+    "horse_atg",  # mg/kg of horse ATG (ATGAM) in the body (rabbit ATG is "atg")
+    "eltrombopag",  # mg/kg in the body
+    "autoreactive_t_cells",  # autoreactive effector level, 1 = untreated aplastic anemia
 )
 N_AUX = len(AUX_NAMES)
 (
@@ -112,6 +116,9 @@ N_AUX = len(AUX_NAMES)
     AUX_OTHER_ALKYLATOR,
     AUX_RESERVED1,
     AUX_RESERVED2,
+    AUX_HATG,
+    AUX_ELTROMBOPAG,
+    AUX_AUTOREACTIVE,
 ) = range(N_AUX)
 
 N_CELL_STATES = N_CLASSES * N_COMPARTMENTS

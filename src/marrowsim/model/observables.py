@@ -42,6 +42,9 @@ OBSERVABLES = (
     ("platelet_transfusion", "1"),  # 1 on a morning when platelets were transfused
     ("rbc_transfusion", "1"),  # 1 on a morning when red cells were transfused
     ("filgrastim_dose", "ug/kg"),  # filgrastim given that morning by an "until" rule
+    # disease models (docs/disease.md)
+    ("marrow_blasts_percent", "%"),  # leukemic cells per 100 marrow cells
+    ("autoreactive_t_cells", "1"),  # autoreactive effector level, 1 = untreated aplastic anemia
 )
 OBSERVABLE_NAMES = tuple(n for n, _ in OBSERVABLES)
 OBSERVABLE_UNITS = dict(OBSERVABLES)
@@ -81,6 +84,8 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_PLT_TRANSFUSION,
     O_RBC_TRANSFUSION,
     O_FILG_DOSE,
+    O_BLASTS_PERCENT,
+    O_AUTOREACTIVE,
 ) = range(N_OBSERVABLES)
 
 _PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
@@ -187,6 +192,8 @@ def observe(y, c, cm, active, out):
     out[O_EDITED_MYELOID] = _ratio(_cell(y, L.EDITED, L.NEU), neu_all)
     blasts = _class_sum(y, L.MALIGNANT, _MARROW_COMPARTMENTS)
     out[O_BLASTS] = _ratio(blasts, marrow)
+    out[O_BLASTS_PERCENT] = 100.0 * out[O_BLASTS]
+    out[O_AUTOREACTIVE] = y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE]
     gcsf, epo, tpo, _il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
     out[O_DEMAND_PSI] = (m_g + m_e + m_t) / 3.0
     out[O_GCSF] = gcsf

@@ -11,6 +11,12 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.autoimmunity import (
+    autoimmunity_derivatives,
+    eltrombopag_effect,
+    progenitor_suppression,
+)
+from marrowsim.model.leukemia import leukemia_derivatives
 from marrowsim.model.regulation import (
     demand_signal,
     hsc_division_rate,
@@ -87,6 +93,8 @@ def cytokine_signals(y, c, cm, active):
         o = k * L.N_COMPARTMENTS
         neu += y[o + L.NEU]
         npm += y[o + L.NPM1] + y[o + L.NPM2] + y[o + L.NPM3]
+        if k == L.MALIGNANT:  # dividing leukemic blasts carry G-CSF receptors too
+            npm += y[o + L.CMP]
         ep += y[o + L.EP]
         mk += y[o + L.MKB] + y[o + L.MK]
         lym += y[o + L.LYM]
@@ -100,7 +108,7 @@ def cytokine_signals(y, c, cm, active):
     filgrastim = max(y[L.N_CELL_STATES + L.AUX_FILG_CENTRAL], 0.0)
     gcsf = (1.0 + eps) / (eps + m_g) + c[K.K_FILG_TO_GCSF] * filgrastim
     eps = c[K.K_TPO_EPS]
-    tpo = (1.0 + eps) / (eps + m_t)
+    tpo = (1.0 + eps) / (eps + m_t) + c[K.K_EPAG_TPO] * eltrombopag_effect(y, c)  # + eltrombopag
     eps = c[K.K_EPO_EPS]
     hb = blood_counts(y, c, cm, active)[1]
     epo = np.exp(c[K.K_EPO_HB_SLOPE] * (c[K.K_HB_STAR] - hb)) * (1.0 + eps) / (eps + m_e)
@@ -121,6 +129,8 @@ def rhs(t, y, c, cm, active, dy):
         hsc_total += y[k * L.N_COMPARTMENTS + L.HSC]
     occupancy = niche_occupancy(c, hsc_total)
     p_hsc = hsc_division_rate(c, occupancy)
+    p_hsc *= 1.0 + c[K.K_EPAG_HSC] * eltrombopag_effect(y, c)  # eltrombopag stimulates HSCs
+    a_hsc_base = hsc_self_renewal(c, occupancy, 1.0)  # the leukemic clone scales it (no cap)
 
     gcsf, epo, tpo, il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
     psi = demand_signal(m_g, m_e, m_t)
@@ -139,6 +149,9 @@ def rhs(t, y, c, cm, active, dy):
     a_cmp = _self_renewal(stimulus, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
     a_ep = _self_renewal(epo, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
+    suppression = progenitor_suppression(y, c)  # aplastic anemia (model/autoimmunity.py)
+    a_cmp *= suppression
+    a_mkp *= suppression
     a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
     # IL-7-driven homeostatic proliferation of mature lymphocytes, only above the steady state
     excess = il7 - 1.0 if il7 > 1.0 else 0.0
@@ -151,6 +164,9 @@ def rhs(t, y, c, cm, active, dy):
     # --- cells, class by class ----------------------------------------------------------------
     for k in range(L.N_CLASSES):
         if not active[k]:
+            continue
+        if k == L.MALIGNANT:  # the leukemic hierarchy (model/leukemia.py)
+            leukemia_derivatives(y, c, cm, dy, a_hsc_base, mpp_gain, a_cmp, k_npm, k_release)
             continue
         o = k * L.N_COMPARTMENTS
         a_h = hsc_self_renewal(c, occupancy, cm[k, K.CM_HSC_FITNESS])
@@ -205,7 +221,7 @@ def rhs(t, y, c, cm, active, dy):
     donor_lym = y[L.DONOR * L.N_COMPARTMENTS + L.LYM] + y[L.DONOR2 * L.N_COMPARTMENTS + L.LYM]
     e_gvh = c[K.K_K_GVH] * donor_lym / lym_star
     atg = y[a0 + L.AUX_ATG]
-    e_atg = c[K.K_ATG_KILL] * atg
+    e_atg = c[K.K_ATG_KILL] * (atg + c[K.K_HORSE_ATG_POTENCY] * y[a0 + L.AUX_HATG])
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
@@ -222,6 +238,8 @@ def rhs(t, y, c, cm, active, dy):
         if e_atg > 0.0:
             dy[o + L.LYM] -= e_atg * y[o + L.LYM]
     dy[a0 + L.AUX_ATG] = -c[K.K_ATG_KE] * atg
+    # --- aplastic anemia: autoreactive T cells, ciclosporin, horse ATG, eltrombopag -----------
+    autoimmunity_derivatives(y, c, active, dy, e_gvh)
 
     # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
     dy[a0 + L.AUX_FILG_DEPOT] = -c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT]

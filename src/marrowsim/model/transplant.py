@@ -40,7 +40,8 @@ CONDITIONING_DRUGS = {
     "Treosulfan": (K.DRUG_OTHER, "mg/kg"),
     "Methotrexate": (K.DRUG_MTX, "mg/m^2"),
 }
-ATG_POTENCY = {"ATG": 1.0, "hATG": None}  # horse ATG potency is a parameter
+# ATG (rabbit) doses go to the ATG state; horse ATG has its own (model/disease.py), its
+# lymphocyte-depleting potency per mg relative to rabbit ATG is the parameter horse_atg_potency
 # GVHD prophylaxis: any of these in the protocol applies `immunosuppression_factor` to
 # alloreactivity in both directions (methotrexate also acts as a myelosuppressive drug above).
 GVHD_PROPHYLAXIS = {"Cyclosporine", "Tacrolimus", "Mycophenolate", "Sirolimus", "Methotrexate"}
@@ -108,6 +109,7 @@ def transplant_events(scenario, v: Mapping[str, float]):
     unmodelled: list[str] = []
     if scenario.conditioning is None and scenario.protocol is None and scenario.graft is None:
         return events, rules
+    from marrowsim.model.disease import AUTOIMMUNITY_DRUGS, drug_events
     from marrowsim.protocol import (
         DrugDose,
         GrowthFactor,
@@ -135,9 +137,11 @@ def transplant_events(scenario, v: Mapping[str, float]):
             dose = _dose_in(unit, step.dose, step.unit, p.weight_kg, bsa)
             for t in _times(step.days, step.times_per_day):
                 events.append((t, EV_DRUG, code, dose, 0, 0))
-        elif isinstance(step, DrugDose) and step.drug in ("ATG", "hATG"):
-            potency = 1.0 if step.drug == "ATG" else v["horse_atg_potency"]
-            dose = _dose_in("mg/kg", step.dose, step.unit, p.weight_kg, bsa) * potency
+        elif isinstance(step, (DrugDose, GrowthFactor)) and step.drug in AUTOIMMUNITY_DRUGS:
+            # horse ATG, ciclosporin, eltrombopag: aux states of model/autoimmunity.py
+            events += drug_events(step, scenario, p.weight_kg)
+        elif isinstance(step, DrugDose) and step.drug == "ATG":
+            dose = _dose_in("mg/kg", step.dose, step.unit, p.weight_kg, bsa)
             for t in _times(step.days, step.times_per_day):
                 events.append((t, EV_ADD_AUX, L.AUX_ATG, dose, 0, 0))
         elif isinstance(step, DrugDose) and step.drug == "Filgrastim":

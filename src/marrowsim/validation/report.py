@@ -3,7 +3,8 @@
 The report compares the published value with the simulated one and says pass or miss; nothing in
 it is typed by hand. Transplant rows are run as virtual populations (between-patient parameter
 variability from the priors) and reported as median [IQR]; physiology rows are measured on the
-healthy adult; the HLA (row 17) and mobilization rows (19-22) come from their own models. Plots of
+healthy adult; the HLA (row 17) and mobilization rows (19-22) come from their own models; the
+disease rows (leukemia, aplastic anemia) from ``disease_checks.py``. Plots of
 the daily counts (median and 5-95 % band) are written next to the report.
 """
 
@@ -248,7 +249,13 @@ def run_validation(
     rows += mortality_rows(ps)
     say("mobilization rows 19-22")
     rows += mobilization_rows(ps)
-    return Validation(rows, patients, seed, {"engraftment": stats, "extra": raw})
+    say("disease models: leukemia, aplastic anemia")
+    from marrowsim.validation.disease_checks import disease_rows
+
+    disease, raw_disease = disease_rows(ps, patients, seed, plots_dir)
+    rows += disease
+    details = {"engraftment": stats, "extra": raw, "disease": raw_disease}
+    return Validation(rows, patients, seed, details)
 
 
 def to_markdown(v: Validation, plots_subdir: str = "validation") -> str:
