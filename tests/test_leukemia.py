@@ -90,13 +90,26 @@ def test_remission_after_conditioning_relapse_without_gvl_and_earlier_with_more_
 
 
 def test_t_cell_depletion_weakens_graft_versus_leukemia():
-    mappings = [
-        DS.aml_transplant("allo", mrd_fraction=3e-2),
-        DS.aml_transplant("tcd", mrd_fraction=3e-2, cd34_selected=True),
-    ]
+    # the same typical patient over a range of residual burdens: with the T-cell-depleted graft
+    # the blasts peak higher in the first months and relapse comes no later, and at some burden
+    # only the T-cell-depleted graft relapses (graft-versus-leukemia decides)
+    burdens = (1e-3, 3e-3, 1e-2, 3e-2)
+    mappings = []
+    for mrd in burdens:
+        mappings += [
+            DS.aml_transplant(f"allo-{mrd}", mrd_fraction=mrd),
+            DS.aml_transplant(f"tcd-{mrd}", mrd_fraction=mrd, cd34_selected=True),
+        ]
     result = run(mappings)
-    days = relapse_day_batch(result.days, result.observables[:, :, OB["marrow_blasts_percent"]])
-    assert np.isnan(days[0]) and np.isfinite(days[1])
+    b = result.observables[:, :, OB["marrow_blasts_percent"]]
+    days = relapse_day_batch(result.days, b)
+    allo, tcd = days[0::2], days[1::2]
+    early = (result.days >= 0) & (result.days <= 120)  # before T cells regrow from the graft
+    assert np.all(b[1::2, early].max(axis=1) > b[0::2, early].max(axis=1))
+    assert np.all(np.isnan(tcd) <= np.isnan(allo))  # no burden where only the allo graft relapses
+    both = np.isfinite(allo) & np.isfinite(tcd)
+    assert np.all(tcd[both] <= allo[both])
+    assert np.any(np.isnan(allo) & np.isfinite(tcd))
 
 
 def test_a_clone_below_one_stem_cell_is_extinct_and_never_relapses():

@@ -54,6 +54,8 @@ def _reference_stem_mpp(y, c, cm, active):
     k_mpp, alpha = c[K.K_K_MPP], c[K.K_ALPHA_MPP]
     out = {}
     for k in range(L.N_CLASSES):
+        if k == L.MALIGNANT:  # the leukemic hierarchy has its own equations (test_leukemia.py)
+            continue
         o = k * L.N_COMPARTMENTS
         a = min(1.0, a_max / (1 + (2 * a_max - 1) * occ) * cm[k, K.CM_HSC_FITNESS])
         h, m1, m2 = y[o + L.HSC], y[o + L.MPP1], y[o + L.MPP2]
