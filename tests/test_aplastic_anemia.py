@@ -47,6 +47,7 @@ def test_horse_atg_and_ciclosporin_restore_hematopoiesis_and_relapse_follows_wit
     assert on(r, 0, "autoreactive_t_cells", 14) < 0.05  # depleted by horse ATG
     assert on(r, 0, "hsc", 180) > 3 * on(r, 0, "hsc", 0)  # the residual pool regrows
     assert on(r, 0, "anc", 180) >= 0.5 and on(r, 0, "platelets_endogenous", 180) >= 20
+
     # ciclosporin holds the surviving autoreactive T cells back; it stops on day 180 and, once it
     # has washed out, they re-expand at their own rate r_A (logistic, far below the disease level)
     def log_rate(start, end):
