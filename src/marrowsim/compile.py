@@ -143,6 +143,11 @@ def compile_problem(
     active[:, L.HOST] = True
     per_state = np.maximum(y0[:, : L.N_COMPARTMENTS], 1.0)
     scale = np.concatenate([np.tile(per_state, (1, L.N_CLASSES)), np.ones((n, L.N_AUX))], axis=1)
+    # erythroid phenotypes per class; sickle cell disease / thalassaemia start at their disease
+    # steady state (clinical/erythroid.py)
+    from marrowsim.clinical.erythroid import apply_erythroid_disease
+
+    y0 = apply_erythroid_disease(scenarios, merged, constants, class_mods, y0, active, scale)
 
     all_events, all_rules = [], []
     for i, s in enumerate(scenarios):

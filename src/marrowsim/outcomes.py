@@ -49,6 +49,10 @@ OUTCOME_INPUTS = (
     "rbc_transfusion",
     "donor_chimerism_myeloid",
     "donor_chimerism_lymphoid",
+    # erythroid disease and gene editing (erythroid_batch_outcomes)
+    "hbf",
+    "hbf_percent",
+    "edited_allele_fraction_blood",
 )
 _NONE = -1  # "no such day" in integer index arrays
 
@@ -266,6 +270,9 @@ def compute_batch_outcomes(
         out[f"{key}_final"] = last_value_batch(series[key])
     out["hsc_final"] = last_value_batch(series["hsc"])
     out["last_day"] = last_day
+    from marrowsim.outcomes_erythroid import erythroid_batch_outcomes
+
+    out.update(erythroid_batch_outcomes(days, series))
     assert all(len(v) == n for v in out.values())
     return out
 
@@ -342,6 +349,9 @@ def outcome_row(table: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
     for key in FINAL_COUNTS:
         out[f"{key}_final"] = float(table[f"{key}_final"][i])
     out["hsc_final"] = float(table["hsc_final"][i])
+    from marrowsim.outcomes_erythroid import erythroid_outcome_row
+
+    out.update(erythroid_outcome_row(table, i))
     return out
 
 

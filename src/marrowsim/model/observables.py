@@ -6,6 +6,7 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.erythroid import ERYTHROID_OBSERVABLES, erythroid_observe
 from marrowsim.model.rhs import blood_counts, cytokine_signals
 
 OBSERVABLES = (
@@ -42,6 +43,8 @@ OBSERVABLES = (
     ("rbc_transfusion", "1"),  # 1 on a morning when red cells were transfused
     ("filgrastim_dose", "ug/kg"),  # filgrastim given that morning by an "until" rule
 )
+_N_BASE_OBSERVABLES = len(OBSERVABLES)
+OBSERVABLES = OBSERVABLES + ERYTHROID_OBSERVABLES  # haemoglobin composition, editing
 OBSERVABLE_NAMES = tuple(n for n, _ in OBSERVABLES)
 OBSERVABLE_UNITS = dict(OBSERVABLES)
 N_OBSERVABLES = len(OBSERVABLES)
@@ -79,7 +82,8 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_PLT_TRANSFUSION,
     O_RBC_TRANSFUSION,
     O_FILG_DOSE,
-) = range(N_OBSERVABLES)
+) = range(_N_BASE_OBSERVABLES)
+O_ERYTHROID = _N_BASE_OBSERVABLES  # first of the erythroid observables
 
 _PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
 _RED_COMPARTMENTS = (L.RETB, L.RBC1, L.RBC2, L.RBC3, L.RBC4)  # circulating red cells
@@ -193,3 +197,4 @@ def observe(y, c, cm, active, out):
     out[O_PLT_TRANSFUSION] = 0.0
     out[O_RBC_TRANSFUSION] = 0.0
     out[O_FILG_DOSE] = 0.0
+    erythroid_observe(y, c, cm, active, epo, out, O_ERYTHROID)

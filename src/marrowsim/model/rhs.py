@@ -11,6 +11,7 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.erythroid import erythroid_expansion, red_cell_yield
 
 # compartments attacked by alloreactive T cells: stem, progenitor and lymphoid cells
 _IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP, L.LYM)
@@ -119,7 +120,9 @@ def rhs(t, y, c, cm, active, dy):
     a_hsc_base = a_hsc_max / (1.0 + (2.0 * a_hsc_max - 1.0) * occupancy)
 
     gcsf, epo, tpo, il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
-    psi = (m_g + m_e + m_t) / 3.0
+    # erythroid disease: the expanded erythroid marrow (x_ery = 1 without one; model/erythroid.py)
+    x_ery = 1.0 + y[L.N_CELL_STATES + L.AUX_ERYTHROID_EXPANSION]
+    psi = (m_g + m_e / x_ery + m_t) / 3.0
     kappa = c[K.K_KAPPA_MPP]
     mpp_gain = (1.0 + kappa) / (1.0 + kappa * psi)
 
@@ -134,7 +137,7 @@ def rhs(t, y, c, cm, active, dy):
     w = c[K.K_CMP_GCSF_WEIGHT]  # CMP/GMP respond to G-CSF as well as to the early-acting signal
     stimulus = demand ** (1.0 - w) * gcsf**w
     a_cmp = _self_renewal(stimulus, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
-    a_ep = _self_renewal(epo, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
+    a_ep = _self_renewal(epo * x_ery, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
     a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
     # IL-7-driven homeostatic proliferation of mature lymphocytes, only above the steady state
@@ -146,6 +149,8 @@ def rhs(t, y, c, cm, active, dy):
     p_ep, p_mkp, p_lp, p_cmp = c[K.K_P_EP], c[K.K_P_MKP], c[K.K_P_LP], c[K.K_P_CMP]
 
     # --- cells, class by class ----------------------------------------------------------------
+    ep_all = 0.0  # erythroid progenitors, and their red-cell yield (haemolysis, ineffective)
+    ep_yield = 0.0
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
@@ -174,8 +179,12 @@ def rhs(t, y, c, cm, active, dy):
         dy[o + L.NEU] = k_release * y[o + L.NPM3] - c[K.K_D_NEU] * y[o + L.NEU]
 
         ep = y[o + L.EP]
+        ep_all += ep
+        ep_yield += ep * red_cell_yield(cm, k)
         dy[o + L.EP] = (2.0 * a_ep - 1.0) * p_ep * ep + c[K.K_F_EP] * cmp_out
         ep_out = 2.0 * (1.0 - a_ep) * p_ep * ep
+        # ineffective erythropoiesis: only a fraction of the output leaves as reticulocytes
+        ep_out *= cm[k, K.CM_ERYTHROID_OUTPUT]
         dy[o + L.RETM] = ep_out - c[K.K_K_RETM] * y[o + L.RETM]
         dy[o + L.RETB] = c[K.K_K_RETM] * y[o + L.RETM] - c[K.K_K_RETB] * y[o + L.RETB]
         k_rbc = c[K.K_K_RBC] / cm[k, K.CM_RBC_LIFESPAN]
@@ -221,6 +230,10 @@ def rhs(t, y, c, cm, active, dy):
         if e_atg > 0.0:
             dy[o + L.LYM] -= e_atg * y[o + L.LYM]
     dy[a0 + L.AUX_ATG] = -c[K.K_ATG_KE] * atg
+
+    # --- auxiliary: the erythroid marrow expands and regresses slowly towards its target -------
+    loss = 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
+    dy[a0 + L.AUX_ERYTHROID_EXPANSION] = erythroid_expansion(x_ery, epo, loss, c)
 
     # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
     dy[a0 + L.AUX_FILG_DEPOT] = -c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT]
