@@ -248,7 +248,13 @@ def run_validation(
     rows += mortality_rows(ps)
     say("mobilization rows 19-22")
     rows += mobilization_rows(ps)
-    return Validation(rows, patients, seed, {"engraftment": stats, "extra": raw})
+    say("erythroid disease and gene editing rows 24, 26, 27, 30")
+    from marrowsim.validation.erythroid_rows import erythroid_rows
+
+    erythroid, erythroid_raw = erythroid_rows(ps, patients, seed)
+    rows += erythroid
+    details = {"engraftment": stats, "extra": raw, "erythroid": erythroid_raw}
+    return Validation(rows, patients, seed, details)
 
 
 def to_markdown(v: Validation, plots_subdir: str = "validation") -> str:
