@@ -154,6 +154,12 @@ def compile_problem(
 
     prepare_disease(scenarios, merged, constants, y0, class_mods, active, scale)
 
+    # erythroid phenotypes per class; sickle cell disease / thalassaemia start at their disease
+    # steady state (clinical/erythroid.py)
+    from marrowsim.clinical.erythroid import apply_erythroid_disease
+
+    y0 = apply_erythroid_disease(scenarios, merged, constants, class_mods, y0, active, scale)
+
     all_events, all_rules = [], []
     for i, s in enumerate(scenarios):
         pv = {k: float(v[i]) for k, v in merged.items()}

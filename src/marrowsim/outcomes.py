@@ -54,6 +54,10 @@ OUTCOME_INPUTS = (
     "donor_chimerism_myeloid",
     "donor_chimerism_lymphoid",
     *DISEASE_INPUTS,  # relapse, aplastic anemia response (marrowsim.disease_outcomes)
+    # erythroid disease and gene editing (erythroid_batch_outcomes)
+    "hbf",
+    "hbf_percent",
+    "edited_allele_fraction_blood",
 )
 _NONE = -1  # "no such day" in integer index arrays
 
@@ -272,6 +276,9 @@ def compute_batch_outcomes(
     out["hsc_final"] = last_value_batch(series["hsc"])
     out["last_day"] = last_day
     out.update(disease_outcomes_batch(days, series))  # relapse, aplastic anemia response
+    from marrowsim.outcomes_erythroid import erythroid_batch_outcomes
+
+    out.update(erythroid_batch_outcomes(days, series))
     assert all(len(v) == n for v in out.values())
     return out
 
@@ -349,6 +356,9 @@ def outcome_row(table: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
         out[f"{key}_final"] = float(table[f"{key}_final"][i])
     out["hsc_final"] = float(table["hsc_final"][i])
     out.update(disease_outcome_row(table, i))
+    from marrowsim.outcomes_erythroid import erythroid_outcome_row
+
+    out.update(erythroid_outcome_row(table, i))
     return out
 
 

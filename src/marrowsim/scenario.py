@@ -23,6 +23,7 @@ from pydantic import (
 
 from marrowsim.clinical.collection_spec import MobilizationSpec
 from marrowsim.clinical.disease_spec import Disease
+from marrowsim.clinical.editing import Editing
 from marrowsim.clinical.transplant_spec import Conditioning, Donor, Graft, ProtocolSection
 from marrowsim.cohort.spec import CohortSpec
 from marrowsim.errors import ScenarioError, UnknownNameError, did_you_mean
@@ -164,6 +165,7 @@ class Scenario(_Strict):
     conditioning: Conditioning | None = None
     protocol: ProtocolSection | None = None
     disease: Disease | None = None  # disease models: docs/disease.md
+    editing: Editing | None = None  # ex vivo gene editing of an autologous graft
     cohort: CohortSpec | None = None  # virtual cohorts: docs/cohorts.md
 
     @model_validator(mode="after")
@@ -183,6 +185,9 @@ class Scenario(_Strict):
         from marrowsim.clinical.graft_from_collection import check_from_collection
 
         check_from_collection(self)
+        from marrowsim.clinical.erythroid import check_erythroid_scenario
+
+        check_erythroid_scenario(self)  # [editing] on an allogeneic graft; G-CSF in SCD warns
         if self.donor is not None:
             from marrowsim.clinical.compatibility import mismatch_summary
 

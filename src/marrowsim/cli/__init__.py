@@ -49,8 +49,16 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one clear line on stderr (no source path or code line)."""
+    sys.stderr.write(f"marrowsim: warning: {' '.join(str(message).split())}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marrowsim`` script; returns (and exits with) the exit code."""
+    import warnings
+
+    warnings.showwarning = _show_warning
     try:
         rv = app(args=argv, prog_name="marrowsim", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0

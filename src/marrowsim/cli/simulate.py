@@ -42,10 +42,25 @@ def list_scenarios(json_output: bool = typer.Option(False, "--json")) -> None:
     Console().print(table)
 
 
+# haemoglobinopathy or gene-editing scenarios add these daily series (docs/gene-editing.md)
+ERYTHROID_DAILY_KEYS = (
+    "hbf",
+    "hbf_percent",
+    "hbs_percent",
+    "sickling_red_cells_fraction",
+    "donor_chimerism_red_cells",
+    "edited_allele_fraction_blood",
+    "edited_allele_fraction_marrow",
+)
+
+
 def result_document(solution, outcomes: dict[str, Any]) -> dict[str, Any]:
     """The JSON contract of ``simulate --json`` (counts in 10^9/L, Hb in g/dL, HSC in cells)."""
     daily: dict[str, Any] = {"day": [int(d) for d in solution.days]}
-    for key in DAILY_KEYS:
+    keys = DAILY_KEYS
+    if solution.metadata.get("erythroid"):
+        keys = DAILY_KEYS + ERYTHROID_DAILY_KEYS
+    for key in keys:
         daily[key] = [round(float(x), 6) for x in solution[key]]
     return {
         "scenario": solution.scenario_name,

@@ -271,3 +271,39 @@ C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
     K_EPAG_TPO,
     K_EPAG_HSC,
 ) = range(K_DISEASE, N_CONSTANTS)
+
+# --- erythroid disease and gene editing (model/erythroid.py, docs/erythroid-disease.md) -------
+# Appended after the modifiers above so their indices stay put. Unlike those, the normal value of
+# a haemoglobin-composition modifier is not 1: CLASS_MODIFIER_DEFAULTS gives it.
+ERYTHROID_CLASS_MODIFIER_NAMES = (
+    "erythroid_output",  # fraction of erythroid output that leaves the marrow (thalassaemia < 1)
+    "hbf_fraction",  # share of the cell's haemoglobin that is HbF
+    "hbs_fraction",  # share that is HbS (the rest is HbA)
+    "hbf_cell_cv",  # cell-to-cell coefficient of variation of HbF per red cell (lognormal)
+    "edited_allele_share",  # fraction of the two alleles edited in a cell of the class
+)
+CLASS_MODIFIER_NAMES = CLASS_MODIFIER_NAMES + ERYTHROID_CLASS_MODIFIER_NAMES
+N_CLASS_MODIFIERS = len(CLASS_MODIFIER_NAMES)
+(
+    CM_ERYTHROID_OUTPUT,
+    CM_HBF,
+    CM_HBS,
+    CM_HBF_CV,
+    CM_EDITED_ALLELES,
+) = range(N_CLASS_MODIFIERS - len(ERYTHROID_CLASS_MODIFIER_NAMES), N_CLASS_MODIFIERS)
+# a normal adult red cell: HbA only (adult HbF < 1 %), nothing edited
+CLASS_MODIFIER_DEFAULTS = {CM_HBF: 0.0, CM_HBS: 0.0, CM_HBF_CV: 0.0, CM_EDITED_ALLELES: 0.0}
+
+ERYTHROID_CONSTANT_NAMES = (
+    "erythroid_expansion_max",  # maximal expansion of the erythroid marrow (1 = none)
+    "erythroid_expansion_ec50",  # EPO excess over its steady state of half-maximal expansion
+    "erythroid_expansion_rate",  # 1 / time constant of the expansion and its regression, 1/d
+    "hbf_protective_pg",  # HbF per red cell that prevents sickling (pg)
+)
+CONSTANT_NAMES = CONSTANT_NAMES + ERYTHROID_CONSTANT_NAMES
+N_CONSTANTS = len(CONSTANT_NAMES)
+C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
+K_ERYTHROID_EXPANSION_MAX = C["erythroid_expansion_max"]
+K_ERYTHROID_EXPANSION_EC50 = C["erythroid_expansion_ec50"]
+K_ERYTHROID_EXPANSION_RATE = C["erythroid_expansion_rate"]
+K_HBF_PROTECTIVE_PG = C["hbf_protective_pg"]

@@ -6,6 +6,7 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.erythroid import ERYTHROID_OBSERVABLES, erythroid_observe
 from marrowsim.model.rhs import blood_counts, cytokine_signals
 
 OBSERVABLES = (
@@ -46,6 +47,8 @@ OBSERVABLES = (
     ("marrow_blasts_percent", "%"),  # leukemic cells per 100 marrow cells
     ("autoreactive_t_cells", "1"),  # autoreactive effector level, 1 = untreated aplastic anemia
 )
+_N_BASE_OBSERVABLES = len(OBSERVABLES)
+OBSERVABLES = OBSERVABLES + ERYTHROID_OBSERVABLES  # haemoglobin composition, editing
 OBSERVABLE_NAMES = tuple(n for n, _ in OBSERVABLES)
 OBSERVABLE_UNITS = dict(OBSERVABLES)
 N_OBSERVABLES = len(OBSERVABLES)
@@ -86,7 +89,8 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_FILG_DOSE,
     O_BLASTS_PERCENT,
     O_AUTOREACTIVE,
-) = range(N_OBSERVABLES)
+) = range(_N_BASE_OBSERVABLES)
+O_ERYTHROID = _N_BASE_OBSERVABLES  # first of the erythroid observables
 
 _PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
 _RED_COMPARTMENTS = (L.RETB, L.RBC1, L.RBC2, L.RBC3, L.RBC4)  # circulating red cells
@@ -203,3 +207,4 @@ def observe(y, c, cm, active, out):
     out[O_PLT_TRANSFUSION] = 0.0
     out[O_RBC_TRANSFUSION] = 0.0
     out[O_FILG_DOSE] = 0.0
+    erythroid_observe(y, c, cm, active, epo, out, O_ERYTHROID)

@@ -16,6 +16,7 @@ from marrowsim.model.autoimmunity import (
     eltrombopag_effect,
     progenitor_suppression,
 )
+from marrowsim.model.erythroid import erythroid_expansion, red_cell_yield
 from marrowsim.model.leukemia import leukemia_derivatives
 from marrowsim.model.regulation import (
     demand_signal,
@@ -133,7 +134,9 @@ def rhs(t, y, c, cm, active, dy):
     a_hsc_base = hsc_self_renewal(c, occupancy, 1.0)  # the leukemic clone scales it (no cap)
 
     gcsf, epo, tpo, il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
-    psi = demand_signal(m_g, m_e, m_t)
+    # erythroid disease: the expanded erythroid marrow (x_ery = 1 without one; model/erythroid.py)
+    x_ery = 1.0 + y[L.N_CELL_STATES + L.AUX_ERYTHROID_EXPANSION]
+    psi = demand_signal(m_g, m_e / x_ery, m_t)
     mpp_gain = mpp_demand_gain(c, psi)
 
     hill = c[K.K_CYTOKINE_HILL]
@@ -147,7 +150,7 @@ def rhs(t, y, c, cm, active, dy):
     w = c[K.K_CMP_GCSF_WEIGHT]  # CMP/GMP respond to G-CSF as well as to the early-acting signal
     stimulus = demand ** (1.0 - w) * gcsf**w
     a_cmp = _self_renewal(stimulus, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
-    a_ep = _self_renewal(epo, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
+    a_ep = _self_renewal(epo * x_ery, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
     suppression = progenitor_suppression(y, c)  # aplastic anemia (model/autoimmunity.py)
     a_cmp *= suppression
@@ -162,6 +165,8 @@ def rhs(t, y, c, cm, active, dy):
     p_ep, p_mkp, p_lp, p_cmp = c[K.K_P_EP], c[K.K_P_MKP], c[K.K_P_LP], c[K.K_P_CMP]
 
     # --- cells, class by class ----------------------------------------------------------------
+    ep_all = 0.0  # erythroid progenitors, and their red-cell yield (haemolysis, ineffective)
+    ep_yield = 0.0
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
@@ -191,8 +196,12 @@ def rhs(t, y, c, cm, active, dy):
         dy[o + L.NEU] = k_release * y[o + L.NPM3] - c[K.K_D_NEU] * y[o + L.NEU]
 
         ep = y[o + L.EP]
+        ep_all += ep
+        ep_yield += ep * red_cell_yield(cm, k)
         dy[o + L.EP] = (2.0 * a_ep - 1.0) * p_ep * ep + c[K.K_F_EP] * cmp_out
         ep_out = 2.0 * (1.0 - a_ep) * p_ep * ep
+        # ineffective erythropoiesis: only a fraction of the output leaves as reticulocytes
+        ep_out *= cm[k, K.CM_ERYTHROID_OUTPUT]
         dy[o + L.RETM] = ep_out - c[K.K_K_RETM] * y[o + L.RETM]
         dy[o + L.RETB] = c[K.K_K_RETM] * y[o + L.RETM] - c[K.K_K_RETB] * y[o + L.RETB]
         k_rbc = c[K.K_K_RBC] / cm[k, K.CM_RBC_LIFESPAN]
@@ -240,6 +249,10 @@ def rhs(t, y, c, cm, active, dy):
     dy[a0 + L.AUX_ATG] = -c[K.K_ATG_KE] * atg
     # --- aplastic anemia: autoreactive T cells, ciclosporin, horse ATG, eltrombopag -----------
     autoimmunity_derivatives(y, c, active, dy, e_gvh)
+
+    # --- auxiliary: the erythroid marrow expands and regresses slowly towards its target -------
+    loss = 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
+    dy[a0 + L.AUX_ERYTHROID_EXPANSION] = erythroid_expansion(x_ery, epo, loss, c)
 
     # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
     dy[a0 + L.AUX_FILG_DEPOT] = -c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT]

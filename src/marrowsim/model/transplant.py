@@ -66,7 +66,10 @@ def graft_cells(scenario, v: Mapping[str, float]) -> list[tuple[int, int, float]
     """(class, compartment, cells per kg) infused, after viability and homing."""
     from marrowsim.clinical.graft import graft_composition
 
-    return graft_composition(scenario.graft, scenario.donor.relation, v).infusion_cells()
+    editing = getattr(scenario, "editing", None)  # an edited autologous product (issue 5)
+    return graft_composition(
+        scenario.graft, scenario.donor.relation, v, editing=editing
+    ).infusion_cells()
 
 
 def alloimmunity_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:

@@ -254,7 +254,17 @@ def run_validation(
 
     disease, raw_disease = disease_rows(ps, patients, seed, plots_dir)
     rows += disease
-    details = {"engraftment": stats, "extra": raw, "disease": raw_disease}
+    say("erythroid disease and gene editing rows 24, 26, 27, 30")
+    from marrowsim.validation.erythroid_rows import erythroid_rows
+
+    erythroid, erythroid_raw = erythroid_rows(ps, patients, seed)
+    rows += erythroid
+    details = {
+        "engraftment": stats,
+        "extra": raw,
+        "disease": raw_disease,
+        "erythroid": erythroid_raw,
+    }
     return Validation(rows, patients, seed, details)
 
 
