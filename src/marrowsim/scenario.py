@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -28,17 +28,6 @@ from marrowsim.clinical.transplant_spec import Conditioning, Donor, Graft, Proto
 from marrowsim.cohort.spec import CohortSpec
 from marrowsim.errors import ScenarioError, UnknownNameError, did_you_mean
 
-DIAGNOSES = (
-    "healthy",
-    "AML",
-    "ALL",
-    "MDS",
-    "myeloma",
-    "lymphoma",
-    "aplastic_anemia",
-    "sickle_cell",
-    "beta_thalassemia",
-)
 Diagnosis = Literal[
     "healthy",
     "AML",
@@ -50,6 +39,7 @@ Diagnosis = Literal[
     "sickle_cell",
     "beta_thalassemia",
 ]
+DIAGNOSES: tuple[str, ...] = get_args(Diagnosis)
 
 
 class _Strict(BaseModel):

@@ -20,15 +20,13 @@ settle the coupling. Fixed seed (common random numbers). ``--write`` stores the 
 
 from __future__ import annotations
 
-import argparse
 import math
-import re
-from importlib import resources
 
 from scipy.optimize import brentq
 
 from marrowsim.parameters import ParameterSet, default_parameters
 from marrowsim.validation import disease_scenarios as DS
+from marrowsim.validation.calibration_cli import calibration_main
 from marrowsim.validation.population import simulate_population
 
 POPULATION, SEED = 300, 19862
@@ -84,30 +82,18 @@ def report(ps: ParameterSet | None = None) -> dict[str, float]:
     return {regimen: response(ps, regimen) for regimen in FITS}
 
 
-def write(fitted: dict[str, float]) -> None:
-    """Replace the ``value = …`` line of each fitted parameter in its TOML file."""
-    path = resources.files("marrowsim.parameters") / "sets" / FITTED_FILE
-    text = path.read_text(encoding="utf-8")
-    for name, value in fitted.items():
-        pattern = rf"(\[parameters\.{name}\]\nvalue = )[^\n]+"
-        text, count = re.subn(pattern, rf"\g<1>{value:.4g}", text)
-        if count != 1:
-            raise RuntimeError(f"could not find {name} in {path}")
-    path.write_text(text, encoding="utf-8")  # type: ignore[union-attr]
+def _report_with_targets() -> dict[str, str]:
+    return {regimen: f"{v:.3f} (target {FITS[regimen][0]})" for regimen, v in report().items()}
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="store the fitted values")
-    parser.add_argument("--report-only", action="store_true", help="only evaluate the targets")
-    args = parser.parse_args(argv)
-    if not args.report_only:
-        fitted = calibrate()
-        if args.write:
-            write(fitted)
-            default_parameters.cache_clear()
-    for regimen, value in report().items():
-        print(f"{regimen}: {value:.3f} (target {FITS[regimen][0]})")
+    calibration_main(
+        argv,
+        description=__doc__.splitlines()[0],
+        calibrate=calibrate,
+        files={name: FITTED_FILE for _, name, _, _ in FITS.values()},
+        report=_report_with_targets,
+    )
 
 
 if __name__ == "__main__":

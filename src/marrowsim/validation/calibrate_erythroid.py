@@ -14,14 +14,11 @@ Everything else of rows 24, 26, 27 and 30 is then a prediction (``marrowsim vali
 
 from __future__ import annotations
 
-import argparse
-import re
-from importlib import resources
-
 import numpy as np
 from scipy.optimize import brentq
 
 from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim.validation.calibration_cli import calibration_main
 from marrowsim.validation.erythroid_targets import exa_cel_population, scd_baseline_hb
 
 N_PATIENTS = 100
@@ -79,26 +76,13 @@ def calibrate(ps: ParameterSet | None = None, *, verbose: bool = True) -> dict[s
     return fitted
 
 
-def write(fitted: dict[str, float]) -> None:
-    """Store fitted values in their TOML files (the ``value =`` line of each parameter)."""
-    folder = resources.files("marrowsim") / "parameters" / "sets"
-    for name, value in fitted.items():
-        path = folder / FILES[name]
-        text = path.read_text(encoding="utf-8")
-        pattern = rf"(\[parameters\.{name}\]\nvalue = )[^\n]+"
-        new, count = re.subn(pattern, rf"\g<1>{value}", text)
-        if count != 1:
-            raise RuntimeError(f"could not find the value of {name} in {FILES[name]}")
-        path.write_text(new, encoding="utf-8")  # type: ignore[attr-defined]
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="store the fitted values")
-    args = parser.parse_args(argv)
-    fitted = calibrate()
-    if args.write:
-        write(fitted)
+    calibration_main(
+        argv,
+        description=__doc__.splitlines()[0],
+        calibrate=calibrate,
+        files=FILES,
+    )
 
 
 if __name__ == "__main__":

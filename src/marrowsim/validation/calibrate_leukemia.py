@@ -20,10 +20,7 @@ What is then *validated*, not fitted (``disease_checks.py``): relapse by MRD sta
 
 from __future__ import annotations
 
-import argparse
 import math
-import re
-from importlib import resources
 
 import numpy as np
 from scipy.optimize import brentq
@@ -35,6 +32,7 @@ from marrowsim.model.observables import OB
 from marrowsim.parameters import ParameterSet, default_parameters
 from marrowsim.scenario import scenario_from_mapping
 from marrowsim.validation import disease_scenarios as DS
+from marrowsim.validation.calibration_cli import calibration_main
 from marrowsim.validation.population import simulate_population
 
 STIEHL_DAY_50 = 175.0
@@ -110,19 +108,6 @@ def calibrate(ps: ParameterSet | None = None, *, verbose: bool = True) -> dict[s
     }
 
 
-def write(fitted: dict[str, float]) -> None:
-    """Replace the ``value = …`` line of each fitted parameter in its TOML file."""
-    sets = resources.files("marrowsim.parameters") / "sets"
-    for name, value in fitted.items():
-        path = sets / FITTED_FILES[name]
-        text = path.read_text(encoding="utf-8")
-        pattern = rf"(\[parameters\.{name}\]\nvalue = )[^\n]+"
-        text, count = re.subn(pattern, rf"\g<1>{value:.4g}", text)
-        if count != 1:
-            raise RuntimeError(f"could not find {name} in {path}")
-        path.write_text(text, encoding="utf-8")  # type: ignore[union-attr]
-
-
 def report(ps: ParameterSet | None = None) -> dict[str, object]:
     """The calibration targets as the current parameters reproduce them."""
     ps = ps or default_parameters()
@@ -141,17 +126,13 @@ def report(ps: ParameterSet | None = None) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="store the fitted values")
-    parser.add_argument("--report-only", action="store_true", help="only evaluate the targets")
-    args = parser.parse_args(argv)
-    if not args.report_only:
-        fitted = calibrate()
-        if args.write:
-            write(fitted)
-            default_parameters.cache_clear()
-    for key, value in report().items():
-        print(f"{key}: {value}")
+    calibration_main(
+        argv,
+        description=__doc__.splitlines()[0],
+        calibrate=calibrate,
+        files=FITTED_FILES,
+        report=report,
+    )
 
 
 if __name__ == "__main__":
