@@ -145,6 +145,9 @@ def compile_problem(
     weight, height, male = _covariates(scenarios, parameters)
     constants = derive_constants(merged, weight, height, male)
     y0 = steady_state(constants)
+    from marrowsim.model.transplant import donor_antigen_ec50
+
+    donor_antigen_ec50(constants, y0, merged)  # needs the healthy steady state
     class_mods = default_class_modifiers(n)
     active = np.zeros((n, L.N_CLASSES), dtype=bool)
     active[:, L.HOST] = True
@@ -172,10 +175,13 @@ def compile_problem(
         all_events.append(evs)
         all_rules.append(rules)
         if s.donor is not None:
-            from marrowsim.model.constants import K_K_GVH, K_K_HVG
-            from marrowsim.model.transplant import alloimmunity_rates
+            from marrowsim.model import constants as K
+            from marrowsim.model.transplant import alloimmunity_rates, host_effector_rates
 
-            constants[i, K_K_HVG], constants[i, K_K_GVH] = alloimmunity_rates(s, pv)
+            constants[i, K.K_K_HVG], constants[i, K.K_K_GVH] = alloimmunity_rates(s, pv)
+            constants[i, K.K_HVG_EXPANSION], constants[i, K.K_HVG_PRECURSOR] = host_effector_rates(
+                s, pv
+            )
     events, n_events = pack_events(all_events)
     rules_arr, n_rules = pack_rules(all_rules)
     return Problem(

@@ -117,12 +117,15 @@ def apply_event(ev, y, c, cm, active):
                 else:
                     f = drug_survival(int(ev[2]), ev[3], g, c, cm[k, K.CM_DRUG_SENSITIVITY])
                 y[k * L.N_COMPARTMENTS + j] *= f
-        # autoreactive T cells (aplastic anemia, model/autoimmunity.py) die like lymphocytes
-        a = L.N_CELL_STATES + L.AUX_AUTOREACTIVE
+        # autoreactive T cells (aplastic anemia, model/autoimmunity.py) and host anti-donor
+        # effector T cells (model/rejection.py; post-transplant cyclophosphamide) die like
+        # lymphocytes
         if kind == EV_RADIATION:
-            y[a] *= radiation_survival(ev[2], K.GROUP_LYMPHOCYTES, c, 1.0)
+            f = radiation_survival(ev[2], K.GROUP_LYMPHOCYTES, c, 1.0)
         else:
-            y[a] *= drug_survival(int(ev[2]), ev[3], K.GROUP_LYMPHOCYTES, c, 1.0)
+            f = drug_survival(int(ev[2]), ev[3], K.GROUP_LYMPHOCYTES, c, 1.0)
+        y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE] *= f
+        y[L.N_CELL_STATES + L.AUX_HOST_IMMUNITY] *= f
 
 
 @njit(cache=True)

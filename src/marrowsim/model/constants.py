@@ -307,3 +307,23 @@ K_ERYTHROID_EXPANSION_MAX = C["erythroid_expansion_max"]
 K_ERYTHROID_EXPANSION_EC50 = C["erythroid_expansion_ec50"]
 K_ERYTHROID_EXPANSION_RATE = C["erythroid_expansion_rate"]
 K_HBF_PROTECTIVE_PG = C["hbf_protective_pg"]
+
+# --- host-versus-graft rejection (model/rhs.py, docs/model.md §4, docs/transplant.md §4) --------
+# Appended so that every index above stays where it was. The antigen half-saturation, the
+# contraction rate and the capacity are set for every patient; the expansion rate and the
+# precursor fraction only for an allogeneic donor (zero otherwise: no effector ever appears).
+HVG_CONSTANT_NAMES = (
+    "hvg_expansion_rate",  # antigen-driven proliferation of host anti-donor T cells (x prophylaxis)
+    "hvg_contraction_rate",  # death of host anti-donor effector T cells, 1/d
+    "hvg_precursor_fraction",  # alloreactive fraction of the host lymphocytes (HLA, relation)
+    "hvg_antigen_ec50",  # donor marrow cells (cells/kg) of half-maximal stimulation
+    "hvg_effector_capacity",  # largest effector level (relative to the steady-state lymphocytes)
+)
+CONSTANT_NAMES = CONSTANT_NAMES + HVG_CONSTANT_NAMES
+N_CONSTANTS = len(CONSTANT_NAMES)
+C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
+K_HVG_EXPANSION = C["hvg_expansion_rate"]
+K_HVG_CONTRACTION = C["hvg_contraction_rate"]
+K_HVG_PRECURSOR = C["hvg_precursor_fraction"]
+K_HVG_ANTIGEN_EC50 = C["hvg_antigen_ec50"]
+K_HVG_CAPACITY = C["hvg_effector_capacity"]

@@ -49,6 +49,9 @@ OBSERVABLES = (
 )
 _N_BASE_OBSERVABLES = len(OBSERVABLES)
 OBSERVABLES = OBSERVABLES + ERYTHROID_OBSERVABLES  # haemoglobin composition, editing
+# host-versus-graft rejection (model/rejection.py): host anti-donor effector T cells, relative to
+# the steady-state lymphocyte pool (0 without an allogeneic donor)
+OBSERVABLES = (*OBSERVABLES, ("host_antidonor_t_cells", "1"))
 OBSERVABLE_NAMES = tuple(n for n, _ in OBSERVABLES)
 OBSERVABLE_UNITS = dict(OBSERVABLES)
 N_OBSERVABLES = len(OBSERVABLES)
@@ -91,6 +94,7 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_AUTOREACTIVE,
 ) = range(_N_BASE_OBSERVABLES)
 O_ERYTHROID = _N_BASE_OBSERVABLES  # first of the erythroid observables
+O_HOST_ANTIDONOR = OB["host_antidonor_t_cells"]
 
 _PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
 _RED_COMPARTMENTS = (L.RETB, L.RBC1, L.RBC2, L.RBC3, L.RBC4)  # circulating red cells
@@ -198,6 +202,7 @@ def observe(y, c, cm, active, out):
     out[O_BLASTS] = _ratio(blasts, marrow)
     out[O_BLASTS_PERCENT] = 100.0 * out[O_BLASTS]
     out[O_AUTOREACTIVE] = y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE]
+    out[O_HOST_ANTIDONOR] = y[L.N_CELL_STATES + L.AUX_HOST_IMMUNITY]
     gcsf, epo, tpo, _il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
     out[O_DEMAND_PSI] = (m_g + m_e + m_t) / 3.0
     out[O_GCSF] = gcsf

@@ -25,6 +25,7 @@ from marrowsim.model.regulation import (
     mpp_demand_gain,
     niche_occupancy,
 )
+from marrowsim.model.rejection import host_effector_derivative
 
 # compartments attacked by alloreactive T cells: stem, progenitor and lymphoid cells
 _IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP, L.LYM)
@@ -226,11 +227,15 @@ def rhs(t, y, c, cm, active, dy):
     # --- alloimmunity: host T cells reject donor cells, donor T cells attack host and leukemia --
     a0 = L.N_CELL_STATES
     lym_star = c[K.K_LYM_STAR]
+    # resting alloreactivity of the host lymphocytes + their expanded anti-donor effectors
+    # (model/rejection.py); the effector level is 0 without an allogeneic donor
     e_hvg = c[K.K_K_HVG] * y[L.HOST * L.N_COMPARTMENTS + L.LYM] / lym_star
+    e_hvg += c[K.K_K_HVG] * max(y[a0 + L.AUX_HOST_IMMUNITY], 0.0)
     donor_lym = y[L.DONOR * L.N_COMPARTMENTS + L.LYM] + y[L.DONOR2 * L.N_COMPARTMENTS + L.LYM]
     e_gvh = c[K.K_K_GVH] * donor_lym / lym_star
     atg = y[a0 + L.AUX_ATG]
     e_atg = c[K.K_ATG_KILL] * (atg + c[K.K_HORSE_ATG_POTENCY] * y[a0 + L.AUX_HATG])
+    dy[a0 + L.AUX_HOST_IMMUNITY] = host_effector_derivative(y, c, il7, e_atg, e_gvh)
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue

@@ -257,6 +257,11 @@ def _derive(values, weight_kg, height_cm, male) -> tuple[np.ndarray, list[tuple[
                 put(f"lk_{drug}_{group}", v[name])
     put("atg_ke", v["atg_elimination_rate"])
     put("atg_kill", v["atg_lymphocyte_kill_rate"])
+    # host-versus-graft effectors (model/rejection.py): the expansion rate and the precursor
+    # fraction are set by the transplant compiler for an allogeneic donor only (0 = none); the
+    # antigen half-saturation needs the steady state (compile.py)
+    put("hvg_contraction_rate", v["hvg_effector_contraction_rate"])
+    put("hvg_effector_capacity", v["hvg_effector_capacity"])
 
     # --- erythroid disease (clinical/erythroid.py sets the expansion of a diseased patient) -----
     put("erythroid_expansion_max", 1.0)

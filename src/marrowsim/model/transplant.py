@@ -90,6 +90,40 @@ def alloimmunity_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
     return k_hvg, k_gvh
 
 
+def host_effector_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
+    """(expansion rate in 1/day, precursor fraction) of the host's anti-donor T cells
+    (model/rejection.py); zero for an autologous graft, so that no effector ever appears.
+
+    The precursors are the host lymphocytes that react to the donor's minor histocompatibility
+    antigens (more of them with an unrelated donor) plus those that react to each donor HLA allele
+    the host lacks (host-versus-graft mismatches only: a mismatch the host's T cells cannot see,
+    such as a donor homozygous at a locus where the recipient is not, adds nothing). GVHD
+    prophylaxis slows their expansion by ``immunosuppression_factor``.
+    """
+    donor = scenario.donor
+    if donor is None or donor.relation == "autologous":
+        return 0.0, 0.0
+    from marrowsim.clinical.compatibility import mismatch_summary
+
+    hvg_mm = mismatch_summary(scenario).hvg_mismatches_8
+    base = v["unrelated_donor_immunity_factor"] if donor.relation == "unrelated" else 1.0
+    suppression = v["immunosuppression_factor"] if receives_gvhd_prophylaxis(scenario) else 1.0
+    precursors = (
+        v["hvg_precursor_fraction_matched"] * base
+        + v["hvg_precursor_fraction_per_mismatch"] * hvg_mm
+    )
+    return v["hvg_effector_expansion_rate"] * suppression, precursors
+
+
+def donor_antigen_ec50(constants, y0, values: Mapping[str, object]) -> None:
+    """Set the donor-antigen half-saturation (cells/kg) of every patient in place: the fraction
+    ``hvg_antigen_ec50`` of the stem, progenitor and precursor cells of its healthy marrow."""
+    from marrowsim.model.rejection import ANTIGEN_COMPARTMENTS
+
+    healthy = sum(y0[:, L.cell_index(L.HOST, j)] for j in ANTIGEN_COMPARTMENTS)
+    constants[:, K.K_HVG_ANTIGEN_EC50] = values["hvg_antigen_ec50"] * healthy
+
+
 def protocol_steps(scenario) -> list:
     """The typed steps of the scenario's conditioning and post-transplant protocol, in order."""
     steps = []

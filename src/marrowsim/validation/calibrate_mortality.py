@@ -25,7 +25,9 @@ Calibration cohort (stated here and in docs/patient-risk.md; assumptions unless 
 * diagnosis AML 50 %, ALL 30 %, MDS 20 % (assumption; Lee 2007 also had CML, which marrowsim does
   not model; the relapse hazard is the same for every malignant diagnosis);
 * bone-marrow graft, CD34+ dose lognormal, median 2.5e6/kg, CV 0.5, 0.5e6-1e7/kg (assumption);
-  myeloablative conditioning, BuCy or CyTBI with equal probability (assumption);
+  myeloablative conditioning, BuCy or CyTBI with equal probability (assumption); ciclosporin +
+  methotrexate GVHD prophylaxis (assumption: the usual prophylaxis of that era; as in the
+  ``urd-8of8-vs-7of8`` cohort);
 * model parameters drawn from their priors (``prior`` in the TOML files), redrawn when the
   steady state is infeasible.
 
@@ -57,6 +59,13 @@ START_DAY = -8  # BuCy starts on day -7, CyTBI on day -6: one batch needs one st
 HCT_CI_GROUP_SHARES = (0.38, 0.31, 0.31)
 DIAGNOSES = (("AML", 0.5), ("ALL", 0.3), ("MDS", 0.2))
 REGIMENS = ("BuCy", "CyTBI")
+# ciclosporin + methotrexate, as in the urd-8of8-vs-7of8 cohort (assumption: the usual GVHD
+# prophylaxis of unrelated-donor marrow transplants of that era; not in the Lee 2007 abstract)
+GVHD_PROPHYLAXIS = (
+    "Cyclosporine 1.5 mg/kg IV twice daily on days -1 to 180",
+    "Methotrexate 15 mg/m^2 IV on day 1",
+    "Methotrexate 10 mg/m^2 IV on days 3, 6, 11",
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ def _patient_mappings(n: int, rng: np.random.Generator) -> tuple[list[dict], dic
             "donor": {"relation": "unrelated", "hla_match": "8/8"},
             "graft": {"source": "bone_marrow", "cd34_per_kg": float(dose[i])},
             "conditioning": {"regimen": str(regimen[i])},
+            "protocol": {"steps": list(GVHD_PROPHYLAXIS)},
         }
         for i in range(n)
     ]
