@@ -223,3 +223,18 @@ def test_matched_sibling_myeloablative_transplants_rarely_fail(parameters):
     pop = simulate_population(mapping, N, seed=SEED, parameters=parameters)
     failed = RT.graft_failure(pop, mapping, lost_graft=True)
     assert np.nanmean(failed) <= 0.03
+
+
+def test_rejection_rows_of_the_validation_report_evaluate(parameters):
+    from marrowsim.validation.validation_scenarios import EXTRA_CHECKS
+
+    checks = {c.key: c for c in EXTRA_CHECKS}
+    for key in ("unrelated_graft_failure_by_hla", "matched_sibling_rejection"):
+        check = checks[key]
+        pops = {
+            m["name"]: simulate_population({**m, "days": 60}, 20, seed=1, parameters=parameters)
+            for m in check.scenarios
+        }
+        _raw, ok, text = check.evaluate(pops)
+        assert isinstance(ok, bool) and "%" in text
+    assert "haploidentical_tbi_graft_failure" in checks

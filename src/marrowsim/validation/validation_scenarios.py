@@ -1,4 +1,5 @@
-"""Validation checks beyond single engraftment days: cord dose threshold, conditioning intensity.
+"""Validation checks beyond single engraftment days: cord dose threshold, conditioning intensity,
+chimerism and host-versus-graft graft failure.
 
 Each :class:`ExtraCheck` runs a few scenarios as virtual populations and compares a population
 statistic (a fraction of patients, a median) with a published number (anchors.md §4.2, §3.2).
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from marrowsim.validation import rejection_targets as RT
 from marrowsim.validation.population import Population
 from marrowsim.validation.transplant_targets import ADULT, MTX, first_crossing
 
@@ -130,6 +132,38 @@ def _nma_chimerism(pops: dict[str, Population]) -> tuple[Any, bool, str]:
     return {"day28": float(d28), "day100": float(d100)}, bool(ok), text
 
 
+URD_8OF8 = RT.unrelated_marrow("urd-marrow-8of8", "8/8")
+URD_7OF8 = RT.unrelated_marrow("urd-marrow-7of8", "7/8")
+HAPLO = {gy: RT.haploidentical_marrow(f"haplo-ptcy-tbi{gy}gy", gy) for gy in RT.HAPLO_GRAFT_FAILURE}
+SIBLING_MAC = _sibling("sibling-mac-bucy-rejection", "BuCy", MAC_STEPS)
+
+
+def _failed(pop: Population, mapping: dict[str, Any], *, lost_graft: bool = False) -> float:
+    return float(np.nanmean(RT.graft_failure(pop, mapping, lost_graft=lost_graft)))
+
+
+def _unrelated_graft_failure(pops: dict[str, Population]) -> tuple[Any, bool, str]:
+    matched = _failed(pops[URD_8OF8["name"]], URD_8OF8)
+    mismatched = _failed(pops[URD_7OF8["name"]], URD_7OF8)
+    ratio = RT.odds_ratio(mismatched, matched)
+    lo, hi = RT.MISMATCH_ODDS_RATIO_CI
+    ok = abs(matched - RT.UNRELATED_MARROW_GRAFT_FAILURE) <= 0.03 and lo <= ratio <= hi
+    text = f"{100 * matched:.1f} % vs {100 * mismatched:.1f} % (odds ratio {ratio:.2f})"
+    return {"8/8": matched, "7/8": mismatched, "odds_ratio": ratio}, bool(ok), text
+
+
+def _haploidentical_tbi(pops: dict[str, Population]) -> tuple[Any, bool, str]:
+    failed = {gy: _failed(pops[m["name"]], m, lost_graft=True) for gy, m in HAPLO.items()}
+    ok = abs(failed[2] - RT.HAPLO_GRAFT_FAILURE[2]) <= 0.25 and failed[4] <= 0.2
+    text = f"{100 * failed[2]:.0f} % (2 Gy) vs {100 * failed[4]:.0f} % (4 Gy)"
+    return {f"{gy}Gy": v for gy, v in failed.items()}, bool(ok), text
+
+
+def _sibling_rejection(pops: dict[str, Population]) -> tuple[Any, bool, str]:
+    failed = _failed(pops[SIBLING_MAC["name"]], SIBLING_MAC, lost_graft=True)
+    return failed, bool(failed <= 0.05), f"{100 * failed:.1f} %"
+
+
 EXTRA_CHECKS: tuple[ExtraCheck, ...] = (
     ExtraCheck(
         "cord_dose_threshold",
@@ -166,5 +200,38 @@ EXTRA_CHECKS: tuple[ExtraCheck, ...] = (
         "issue 3 (qualitative); Saraf 2018 and Weissinger 2001 report conversion to full donor",
         (_sibling("sibling-nma-flutbi2", "FluTBI2", NMA_STEPS),),
         _nma_chimerism,
+    ),
+    ExtraCheck(
+        "unrelated_graft_failure_by_hla",
+        "rejection",
+        "§4.1",
+        "graft failure (primary or secondary, 1 year), unrelated marrow after BuCy with "
+        "ciclosporin + methotrexate, 8/8 vs 7/8 (8/8: calibration target)",
+        "~5 % (8/8); odds ratio 7/8 vs 8/8 2.81 (1.74-4.54)",
+        "Spellman et al., Blood 2010;115:2704 (~5 %); Horan et al., Blood 2012;120:2918 (odds "
+        "ratio, non-malignant diseases)",
+        (URD_8OF8, URD_7OF8),
+        _unrelated_graft_failure,
+    ),
+    ExtraCheck(
+        "matched_sibling_rejection",
+        "rejection",
+        "§0",
+        "graft failure or loss of the graft by day 100, matched-sibling PBSC after BuCy",
+        "rare: primary graft failure 2.5 % after myeloablative PBSC transplants (all donors)",
+        "Olsson et al., Leukemia 2015;29:1754 (CIBMTR, 23,272 patients)",
+        (SIBLING_MAC,),
+        _sibling_rejection,
+    ),
+    ExtraCheck(
+        "haploidentical_tbi_graft_failure",
+        "rejection",
+        "§3.2",
+        "haploidentical marrow with post-transplant cyclophosphamide for sickle cell disease: "
+        "graft failure or loss of the graft, 2 Gy vs 4 Gy TBI",
+        "50 % vs 1/17 (6 %)",
+        "Bolaños-Meade et al., Lancet Haematol 2019 (PMC6506220)",
+        tuple(HAPLO.values()),
+        _haploidentical_tbi,
     ),
 )
