@@ -58,9 +58,10 @@ def test_validation_rows_cover_24_26_27_30():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="documented miss (docs/erythroid-disease.md §4): after non-myeloablative matched-sibling "
-    "transplant most SCD patients keep stable mixed chimerism (Fitzhugh 2017: 3 of 67 lost it); "
-    "the model's alloimmunity is winner-take-all (no tolerance) and converts to full donor by ~day 180",
+    reason="documented miss (docs/erythroid-disease.md §4): after non-myeloablative "
+    "matched-sibling transplant most SCD patients keep stable mixed chimerism (Fitzhugh 2017: "
+    "3 of 67 lost it); the model's alloimmunity is winner-take-all (no tolerance) and converts "
+    "to full donor by ~day 180",
 )
 def test_scd_non_myeloablative_transplant_keeps_stable_mixed_chimerism():
     from marrowsim import Simulation
