@@ -51,11 +51,12 @@ def test_demo_writes_png_and_json_into_marrowsim_out(capsys, tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "hsc_final" in out and "not a medical device" in out
+    assert "neutrophil_engraftment_day" in out and "not a medical device" in out
     folder = tmp_path / "marrowsim-out"
-    assert (folder / "healthy-adult.png").read_bytes()[:4] == b"\x89PNG"
-    doc = json.loads((folder / "healthy-adult.json").read_text())
-    assert list(doc["daily"]) == DAILY_KEYS and len(doc["daily"]["day"]) == 366
+    assert (folder / "allo-pbsc-mac.png").read_bytes()[:4] == b"\x89PNG"
+    doc = json.loads((folder / "allo-pbsc-mac.json").read_text())
+    assert list(doc["daily"]) == DAILY_KEYS and doc["daily"]["day"][0] < 0  # conditioning days
+    assert doc["outcomes"]["neutrophil_engraftment_day"] is not None
 
 
 def test_scenarios_list(capsys):

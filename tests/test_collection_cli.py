@@ -129,7 +129,6 @@ def _error(capsys, argv):
         ),
         (["Apheresis 20 L on days 2 to 3"], 80, "myeloma", "without mobilization"),
         (["Filgrastim 10 ug/kg SC daily on days 1 to 4"], 80, "myeloma", "no Apheresis"),
-        (STEPS, 60, "sickle_cell", "exa-cel"),
         (
             [
                 "Filgrastim 10 ug/kg SC daily from day 1 until ANC > 5 10^9/L for 1 day",
@@ -160,6 +159,17 @@ def _error(capsys, argv):
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, steps, weight, diagnosis, needle):
     err = _error(capsys, ["collect", _scenario(tmp_path, steps, weight, diagnosis), "--json"])
     assert needle in err
+
+
+def test_gcsf_mobilization_in_sickle_cell_disease_warns_and_runs(tmp_path, capsys):
+    """G-CSF is contraindicated in SCD (exa-cel label): a clear warning on stderr, not an error
+    (issue 5); the collection is still simulated."""
+    code = main(["collect", _scenario(tmp_path, STEPS, 60, "sickle_cell"), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "marrowsim: warning: G-CSF (filgrastim) must not be used" in err
+    assert "plerixafor alone" in err and len(err.strip().splitlines()) == 1
+    assert json.loads(out)["aphereses"]
 
 
 def test_bad_options(tmp_path, capsys):

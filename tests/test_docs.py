@@ -61,7 +61,7 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (code,) = _blocks("python")
     exec(compile(code, "README.md", "exec"), {})
-    assert (tmp_path / "hsc-loss.png").is_file()
+    assert (tmp_path / "transplant.png").is_file()
 
 
 def test_readme_scenario_example_is_valid(tmp_path):

@@ -7,8 +7,6 @@ measured it (labelled cohorts, stopped production), with the tolerance of the va
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -17,15 +15,14 @@ from helpers import (
     class_sum,
     compile_one,
     daily_states,
-    first_day,
     healthy,
     label,
     series,
 )
 from marrowsim.engine.solve import solve
-from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 from marrowsim.model.observables import OB, OBSERVABLE_NAMES
+from marrowsim.validation.physiology import hsc_division_interval_weeks, platelet_fall_days
 
 RED_CELLS = (L.RETB, L.RBC1, L.RBC2, L.RBC3, L.RBC4)  # circulating red cells (as Hb counts them)
 
@@ -106,14 +103,8 @@ def test_row3_blood_neutrophil_half_life_of_a_labelled_cohort():
 # from t = 0 (their platelet yield is set to zero in the compiled problem); the first morning below
 # 5 % must fall in 8-12 d.
 def test_row4_platelets_fall_to_near_zero_within_10_days_when_production_stops():
-    problem = compile_one(healthy(30))
-    constants = problem.constants.copy()
-    constants[:, K.K_BURST] = 0.0
-    platelets = series(replace(problem, constants=constants), "platelets")
-    fraction = platelets / platelets[0]
-    day = first_day(np.arange(len(fraction)), fraction < 0.05)
-    assert day is not None and 8 <= day <= 12, (day, fraction[:14])
-    assert np.all(np.diff(fraction) < 0)  # a monotone fall, no new platelets
+    day = platelet_fall_days(0.05)
+    assert 8 <= day <= 12, day
 
 
 # --- row 5: mean HSC division interval at steady state -----------------------------------------
@@ -122,13 +113,8 @@ def test_row4_platelets_fall_to_near_zero_within_10_days_when_production_stops()
 # sends on average one daughter into MPP1 (self-renewal 1/2), so divisions per HSC per day =
 # (flux HSC -> MPP1) / HSC = k_mpp * MPP1 / HSC, measured on the state after one simulated year.
 def test_row5_mean_hsc_division_interval_25_to_50_weeks():
-    problem = compile_one(healthy(365))
-    result = solve(problem)
-    y, c = result.final_state[0], problem.constants[0]
-    hsc = y[L.cell_index(L.HOST, L.HSC)]
-    flux_to_mpp = c[K.K_K_MPP] * y[L.cell_index(L.HOST, L.MPP1)]
-    interval_weeks = hsc / flux_to_mpp / 7.0
-    assert 25.0 <= interval_weeks <= 50.0, interval_weeks
+    interval = hsc_division_interval_weeks()
+    assert 25.0 <= interval <= 50.0, interval
 
 
 # --- row 6: number of active HSCs ---------------------------------------------------------------

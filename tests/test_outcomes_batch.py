@@ -110,6 +110,12 @@ def test_batch_rows_equal_one_patient_at_a_time(batch, cut):
         series[name] = [np.linspace(1, 2, n)] * rows
     for name in ("donor_chimerism_myeloid", "donor_chimerism_lymphoid"):
         series[name] = [np.linspace(0.5, 1.0, n)] * rows
+    series["reticulocytes"] = [np.linspace(20, 80, n)] * rows
+    series["platelets_endogenous"] = series["platelets"]
+    for name in ("marrow_blasts_percent", "autoreactive_t_cells"):  # no disease model
+        series[name] = [np.zeros(n)] * rows
+    for name in O.OUTCOME_INPUTS:  # inputs added later (erythroid: hbf, edited fraction ...)
+        series[name] = series[name] or [np.linspace(0.5, 1.0, n)] * rows
     arrays = {k: np.array(v, dtype=float) for k, v in series.items()}
     arrays_cut = {k: v.copy() for k, v in arrays.items()}
     keep = min(cut, n - 1) + 1

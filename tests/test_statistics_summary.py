@@ -155,6 +155,23 @@ def test_summarise_arm_keys_and_values():
     assert s["primary_graft_failure_fraction"] == pytest.approx(df.primary_graft_failure.mean())
 
 
+def test_summarise_arm_counts_secondary_graft_failure_when_given():
+    df = synthetic_arm(0)
+    assert "graft_failure_fraction" not in summarise_arm(df)
+    secondary = np.zeros(len(df), dtype=bool)
+    secondary[np.flatnonzero(~df.primary_graft_failure.to_numpy())[:6]] = True
+    s = summarise_arm(df.assign(secondary_graft_failure=secondary))
+    assert s["graft_failure_fraction"] == pytest.approx(df.primary_graft_failure.mean() + 6 / 120)
+    lo, hi = s["graft_failure_fraction_ci"]
+    assert lo <= s["graft_failure_fraction"] <= hi
+    assert s["primary_graft_failure_fraction"] == pytest.approx(df.primary_graft_failure.mean())
+    other = synthetic_arm(1).assign(secondary_graft_failure=False)
+    diff = compare_arms(df.assign(secondary_graft_failure=secondary), other, seed=0)
+    expected = other.primary_graft_failure.mean() - s["graft_failure_fraction"]
+    assert diff["graft_failure_fraction_difference"]["estimate"] == pytest.approx(expected)
+    assert "graft_failure_fraction_difference" not in compare_arms(df, other, seed=0)
+
+
 def test_engraftment_incidence_unknown_lineage():
     with pytest.raises(UnknownNameError, match="did you mean 'platelet'"):
         engraftment_incidence(synthetic_arm(0), "platelets")

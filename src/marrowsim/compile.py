@@ -48,8 +48,15 @@ def _transplant(scenario: Scenario, values: Mapping[str, float]) -> tuple[list, 
     return transplant_events(scenario, values)
 
 
+def _disease(scenario: Scenario, values: Mapping[str, float]) -> tuple[list, list]:
+    from marrowsim.model.disease import disease_rules
+
+    return disease_rules(scenario, values)
+
+
 EVENT_BUILDERS.append(perturbation_events)
 EVENT_BUILDERS.append(_transplant)
+EVENT_BUILDERS.append(_disease)
 
 
 def patient_heights(scenarios: Sequence[Scenario], parameters: ParameterSet) -> np.ndarray:
@@ -156,11 +163,23 @@ def compile_problem(
     weight, height, male = _covariates(scenarios, parameters)
     constants = derive_constants(merged, weight, height, male)
     y0 = steady_state(constants)
+    from marrowsim.model.transplant import donor_antigen_ec50
+
+    donor_antigen_ec50(constants, y0, merged)  # needs the healthy steady state
     class_mods = default_class_modifiers(n)
     active = np.zeros((n, L.N_CLASSES), dtype=bool)
     active[:, L.HOST] = True
     per_state = np.maximum(y0[:, : L.N_COMPARTMENTS], 1.0)
     scale = np.concatenate([np.tile(per_state, (1, L.N_CLASSES)), np.ones((n, L.N_AUX))], axis=1)
+    from marrowsim.model.disease import prepare_disease  # leukemia, aplastic anemia
+
+    prepare_disease(scenarios, merged, constants, y0, class_mods, active, scale)
+
+    # erythroid phenotypes per class; sickle cell disease / thalassaemia start at their disease
+    # steady state (clinical/erythroid.py)
+    from marrowsim.clinical.erythroid import apply_erythroid_disease
+
+    y0 = apply_erythroid_disease(scenarios, merged, constants, class_mods, y0, active, scale)
 
     all_events, all_rules = [], []
     for i, s in enumerate(scenarios):
@@ -174,10 +193,13 @@ def compile_problem(
         all_events.append(evs)
         all_rules.append(rules)
         if s.donor is not None:
-            from marrowsim.model.constants import K_K_GVH, K_K_HVG
-            from marrowsim.model.transplant import alloimmunity_rates
+            from marrowsim.model import constants as K
+            from marrowsim.model.transplant import alloimmunity_rates, host_effector_rates
 
-            constants[i, K_K_HVG], constants[i, K_K_GVH] = alloimmunity_rates(s, pv)
+            constants[i, K.K_K_HVG], constants[i, K.K_K_GVH] = alloimmunity_rates(s, pv)
+            constants[i, K.K_HVG_EXPANSION], constants[i, K.K_HVG_PRECURSOR] = host_effector_rates(
+                s, pv
+            )
     events, n_events = pack_events(all_events)
     rules_arr, n_rules = pack_rules(all_rules)
     return Problem(

@@ -11,7 +11,9 @@ Transplant 2024;59:832 Table 1; anchors.md §0, clinical.md §2):
   day +42 (cord blood) in an allogeneic transplant;
 * secondary graft failure (operational definition, documented in docs/outcomes): after neutrophil
   engraftment, ANC < 0.5 x10^9/L again for >= 7 consecutive days;
-* full donor chimerism: > 95 % donor.
+* full donor chimerism: > 95 % donor;
+* relapse (marrow blasts >= 5 %, ELN 2017) and the severe aplastic anemia criteria and response:
+  :mod:`marrowsim.disease_outcomes`.
 Days before day 0 (conditioning) are ignored by the post-transplant endpoints.
 
 Every rule is written once, vectorised over patients: arrays of shape ``(patients, days)`` with
@@ -27,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from marrowsim.disease_outcomes import DISEASE_INPUTS, disease_outcome_row, disease_outcomes_batch
 
 ANC_ENGRAFTMENT = 0.5  # 10^9/L
 PLATELET_ENGRAFTMENT = 20.0  # 10^9/L
@@ -49,6 +53,11 @@ OUTCOME_INPUTS = (
     "rbc_transfusion",
     "donor_chimerism_myeloid",
     "donor_chimerism_lymphoid",
+    *DISEASE_INPUTS,  # relapse, aplastic anemia response (marrowsim.disease_outcomes)
+    # erythroid disease and gene editing (erythroid_batch_outcomes)
+    "hbf",
+    "hbf_percent",
+    "edited_allele_fraction_blood",
 )
 _NONE = -1  # "no such day" in integer index arrays
 
@@ -266,6 +275,10 @@ def compute_batch_outcomes(
         out[f"{key}_final"] = last_value_batch(series[key])
     out["hsc_final"] = last_value_batch(series["hsc"])
     out["last_day"] = last_day
+    out.update(disease_outcomes_batch(days, series))  # relapse, aplastic anemia response
+    from marrowsim.outcomes_erythroid import erythroid_batch_outcomes
+
+    out.update(erythroid_batch_outcomes(days, series))
     assert all(len(v) == n for v in out.values())
     return out
 
@@ -342,6 +355,10 @@ def outcome_row(table: Mapping[str, np.ndarray], i: int) -> dict[str, Any]:
     for key in FINAL_COUNTS:
         out[f"{key}_final"] = float(table[f"{key}_final"][i])
     out["hsc_final"] = float(table["hsc_final"][i])
+    out.update(disease_outcome_row(table, i))
+    from marrowsim.outcomes_erythroid import erythroid_outcome_row
+
+    out.update(erythroid_outcome_row(table, i))
     return out
 
 

@@ -50,11 +50,12 @@ def plot_solution(solution, path: str | Path | None = None, *, show_lineages: bo
     ax = axes[1, 1]
     ax.semilogy(days, np.maximum(solution["hsc"], 1.0), color="k", label="HSC (all)")
     if show_lineages:
-        for name, label in (("hsc_host", "host"), ("hsc_donor", "donor"), ("hsc_edited", "edited")):
-            if (np.any(solution[name] > 0) and name != "hsc_host") or np.any(
-                solution["hsc_donor"] > 0
-            ):
-                ax.semilogy(days, np.maximum(solution[name], 1.0), lw=0.8, label=f"HSC {label}")
+        classes = [(f"hsc_{k}", k) for k in ("host", "donor", "donor2", "edited", "malignant")]
+        present = [(n, k) for n, k in classes if np.any(solution[n] >= 1.0)]
+        if len(present) > 1:  # a single class is the total already drawn
+            for name, label in present:
+                shown = np.where(solution[name] >= 1.0, solution[name], np.nan)  # gaps below 1
+                ax.semilogy(days, shown, lw=0.8, label=f"HSC {label}")
     ax.set_ylabel("cells")
     ax.set_xlabel(xlabel)
     ax.set_title("Stem cells")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -22,21 +22,12 @@ from pydantic import (
 )
 
 from marrowsim.clinical.collection_spec import MobilizationSpec
+from marrowsim.clinical.disease_spec import Disease
+from marrowsim.clinical.editing import Editing
 from marrowsim.clinical.transplant_spec import Conditioning, Donor, Graft, ProtocolSection
 from marrowsim.cohort.spec import CohortSpec
 from marrowsim.errors import ScenarioError, UnknownNameError, did_you_mean
 
-DIAGNOSES = (
-    "healthy",
-    "AML",
-    "ALL",
-    "MDS",
-    "myeloma",
-    "lymphoma",
-    "aplastic_anemia",
-    "sickle_cell",
-    "beta_thalassemia",
-)
 Diagnosis = Literal[
     "healthy",
     "AML",
@@ -48,6 +39,7 @@ Diagnosis = Literal[
     "sickle_cell",
     "beta_thalassemia",
 ]
+DIAGNOSES: tuple[str, ...] = get_args(Diagnosis)
 
 
 class _Strict(BaseModel):
@@ -162,6 +154,8 @@ class Scenario(_Strict):
     graft: Graft | None = None
     conditioning: Conditioning | None = None
     protocol: ProtocolSection | None = None
+    disease: Disease | None = None  # disease models: docs/disease.md
+    editing: Editing | None = None  # ex vivo gene editing of an autologous graft
     cohort: CohortSpec | None = None  # virtual cohorts: docs/cohorts.md
 
     @model_validator(mode="after")
@@ -175,9 +169,15 @@ class Scenario(_Strict):
                     f"graft source {self.graft.source!r} does not fit donor relation "
                     f'{self.donor.relation!r} (cord grafts have relation = "cord")'
                 )
+        from marrowsim.clinical.disease_spec import check_disease
+
+        check_disease(self.patient.diagnosis, self.disease)
         from marrowsim.clinical.graft_from_collection import check_from_collection
 
         check_from_collection(self)
+        from marrowsim.clinical.erythroid import check_erythroid_scenario
+
+        check_erythroid_scenario(self)  # [editing] on an allogeneic graft; G-CSF in SCD warns
         if self.donor is not None:
             from marrowsim.clinical.compatibility import mismatch_summary
 

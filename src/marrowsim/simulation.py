@@ -73,6 +73,8 @@ class Simulation:
                 "diagnosis": self.scenario.patient.diagnosis,
                 "graft_source": self.scenario.graft.source if self.scenario.graft else None,
                 "donor_relation": self.scenario.donor.relation if self.scenario.donor else None,
+                "erythroid": self.scenario.patient.diagnosis in ("sickle_cell", "beta_thalassemia")
+                or self.scenario.editing is not None,
             },
         )
         return self.solution

@@ -26,6 +26,13 @@ class Solution:
     citations: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return (
+            f"Solution(scenario={self.scenario_name!r}, seed={self.seed}, "
+            f"days={int(self.days[0])}..{int(self.days[-1])}, "
+            f"observables={len(self.data)}, status={self.status!r})"
+        )
+
     @property
     def units(self) -> dict[str, str]:
         return {k: OBSERVABLE_UNITS.get(k, "") for k in self.data}

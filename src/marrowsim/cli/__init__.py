@@ -12,6 +12,7 @@ import sys
 import typer
 
 # Command modules register themselves on ``app`` when imported.
+from marrowsim.cli import clones as _clones  # noqa: F401
 from marrowsim.cli import cohort as _cohort  # noqa: F401
 from marrowsim.cli import collect as _collect  # noqa: F401
 from marrowsim.cli import export as _export  # noqa: F401
@@ -19,6 +20,7 @@ from marrowsim.cli import hla as _hla  # noqa: F401
 from marrowsim.cli import params as _params  # noqa: F401
 from marrowsim.cli import protocol as _protocol  # noqa: F401
 from marrowsim.cli import simulate as _simulate  # noqa: F401
+from marrowsim.cli import validate as _validate  # noqa: F401
 from marrowsim.cli.app import app
 from marrowsim.errors import DataNotFoundError, InputError, MarrowsimError
 
@@ -48,8 +50,16 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one clear line on stderr (no source path or code line)."""
+    sys.stderr.write(f"marrowsim: warning: {' '.join(str(message).split())}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``marrowsim`` script; returns (and exits with) the exit code."""
+    import warnings
+
+    warnings.showwarning = _show_warning
     try:
         rv = app(args=argv, prog_name="marrowsim", standalone_mode=False)
         code = rv if isinstance(rv, int) else 0

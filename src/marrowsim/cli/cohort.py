@@ -80,6 +80,14 @@ def _print_tables(doc: dict[str, Any]) -> None:
             ),
         )
     )
+    rows.append(
+        (
+            "graft failure, primary or secondary (95% CI)",
+            lambda a: _interval(
+                a.get("graft_failure_fraction"), a.get("graft_failure_fraction_ci")
+            ),
+        )
+    )
     rows.append(("deaths", lambda a: _fmt(a.get("deaths"))))
     for label, cell in rows:
         table.add_row(label, *(cell(a) for a in arms.values()))
@@ -111,6 +119,13 @@ def _print_tables(doc: dict[str, Any]) -> None:
             _interval(g["estimate"], [g["lower"], g["upper"]]),
             "-",
         )
+        g = comp.get("graft_failure_fraction_difference")
+        if g is not None:
+            t.add_row(
+                "graft failure (primary or secondary), difference",
+                _interval(g["estimate"], [g["lower"], g["upper"]]),
+                "-",
+            )
         console.print(t)
     if run.get("plots"):
         console.print("plots: " + ", ".join(run["plots"]))

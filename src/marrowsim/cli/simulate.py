@@ -10,7 +10,7 @@ import typer
 
 from marrowsim.cli.app import app, print_json
 
-DEFAULT_SCENARIO = "healthy-adult"
+DEFAULT_SCENARIO = "allo-pbsc-mac"
 DAILY_KEYS = ("anc", "wbc", "lymphocytes", "hb", "reticulocytes", "platelets", "hsc")
 
 scenarios_app = typer.Typer(help="Built-in scenarios.")
@@ -42,10 +42,25 @@ def list_scenarios(json_output: bool = typer.Option(False, "--json")) -> None:
     Console().print(table)
 
 
+# haemoglobinopathy or gene-editing scenarios add these daily series (docs/gene-editing.md)
+ERYTHROID_DAILY_KEYS = (
+    "hbf",
+    "hbf_percent",
+    "hbs_percent",
+    "sickling_red_cells_fraction",
+    "donor_chimerism_red_cells",
+    "edited_allele_fraction_blood",
+    "edited_allele_fraction_marrow",
+)
+
+
 def result_document(solution, outcomes: dict[str, Any]) -> dict[str, Any]:
     """The JSON contract of ``simulate --json`` (counts in 10^9/L, Hb in g/dL, HSC in cells)."""
     daily: dict[str, Any] = {"day": [int(d) for d in solution.days]}
-    for key in DAILY_KEYS:
+    keys = DAILY_KEYS
+    if solution.metadata.get("erythroid"):
+        keys = DAILY_KEYS + ERYTHROID_DAILY_KEYS
+    for key in keys:
         daily[key] = [round(float(x), 6) for x in solution[key]]
     return {
         "scenario": solution.scenario_name,
@@ -134,7 +149,7 @@ def simulate(
 def demo(
     out: Path = typer.Option(Path("marrowsim-out"), "--out", help="Output folder."),
 ) -> None:
-    """Run the embedded default scenario (the healthy adult), print a table and plot it."""
+    """Run the embedded default scenario (allogeneic PBSC transplant), print a table and plot it."""
     from rich.console import Console
 
     sol, outcomes = _run(DEFAULT_SCENARIO, None, None)

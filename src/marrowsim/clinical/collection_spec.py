@@ -17,6 +17,7 @@ three are assumptions in ``parameters/sets/Assumptions_mobilization.toml``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -32,6 +33,16 @@ EXA_CEL_SCD_WARNING = (
     "(exa-cel/CASGEVY US label: risk of vaso-occlusive crises and severe complications); "
     "mobilize with plerixafor alone"
 )
+
+
+class ContraindicationWarning(UserWarning):
+    """A step the label advises against (the simulation still runs)."""
+
+
+def warn_gcsf_in_sickle_cell() -> None:
+    """Warn (once per process) that G-CSF mobilization is contraindicated in sickle cell disease."""
+    warnings.warn(EXA_CEL_SCD_WARNING, ContraindicationWarning, stacklevel=1)
+
 
 DIAGNOSES: dict[str, str] = {
     "healthy": "healthy",
@@ -131,7 +142,7 @@ def compile_schedule(
     ps: ParameterSet | None = None,
 ) -> MobilizationSchedule:
     """Parse the steps and check them for collection: known drugs only, apheresis after
-    the first mobilizing dose, no G-CSF in sickle cell disease (exa-cel label)."""
+    the first mobilizing dose; G-CSF in sickle cell disease warns (exa-cel label)."""
     from marrowsim.protocol import Apheresis, DrugDose, GrowthFactor, parse_step
 
     ps = ps or default_parameters()
@@ -170,7 +181,7 @@ def compile_schedule(
         if step.drug == "Filgrastim" and mobilization_class(patient.diagnosis) == (
             "sickle_cell_disease"
         ):
-            raise ScenarioError(f"{EXA_CEL_SCD_WARNING}; got {line!r}")
+            warn_gcsf_in_sickle_cell()  # contraindicated, but simulated as asked (issue 5)
         per_kg = _per_kg(step.drug, step.dose, step.unit, patient.weight_kg)
         for d in days:
             for k in range(times):

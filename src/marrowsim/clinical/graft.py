@@ -15,7 +15,9 @@ compartments:
   infused stem and progenitor cells (assumption; mouse data only).
 
 Donor cells enter the donor clone class (a second cord unit the ``donor2`` class); an autologous
-graft returns the patient's own (host) cells. Sources and assumptions: ``docs/transplant.md``.
+graft returns the patient's own (host) cells, and an edited autologous graft puts its edited cells
+into the ``edited`` class (``clinical/editing.py``). Sources and assumptions:
+``docs/transplant.md``.
 """
 
 from __future__ import annotations
@@ -87,8 +89,13 @@ def _products(graft, relation: str) -> list[tuple[int, float]]:
     return [(klass, graft.cd34_per_kg)]
 
 
-def graft_composition(graft, relation: str, v: Mapping[str, float]) -> GraftComposition:
-    """Compose a validated ``[graft]`` section with parameter values ``v`` of one patient."""
+def graft_composition(
+    graft, relation: str, v: Mapping[str, float], *, editing=None
+) -> GraftComposition:
+    """Compose a validated ``[graft]`` section with parameter values ``v`` of one patient.
+
+    ``editing`` (an ``[editing]`` section of an autologous graft) splits the product into edited
+    and unedited cells (:func:`marrowsim.clinical.editing.edited_composition`)."""
     source = SOURCE_KEYS[graft.source]
     viability = v["cryopreserved_viability"] if graft.cryopreserved else 1.0
     homing = v["homing_fraction"]
@@ -114,4 +121,9 @@ def graft_composition(graft, relation: str, v: Mapping[str, float]) -> GraftComp
             L.LYM: cd3_each * v["lymphocyte_blood_fraction"],
         }
         components.append(GraftComponent(klass, viable, cd3_each, cells))
-    return GraftComposition(graft.source, viability, homing, tuple(components))
+    composition = GraftComposition(graft.source, viability, homing, tuple(components))
+    if editing is not None:
+        from marrowsim.clinical.editing import edited_composition
+
+        composition = edited_composition(composition, editing, v)
+    return composition

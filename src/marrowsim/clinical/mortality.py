@@ -14,7 +14,10 @@ of four causes (equations and sources: docs/patient-risk.md):
   graft failure is declared (fitted to 31 % 1-year survival after graft failure, Rondón 2008).
 * ``neutropenic_infection``: a constant hazard on the days of ANC < 0.5 beyond the usual aplasia
   (assumption), until engraftment or graft failure.
-* ``relapse``: a constant hazard for hematologic malignancies (fitted to Lee 2007, 8/8 arm).
+* ``relapse``: a constant hazard for hematologic malignancies (fitted to Lee 2007, 8/8 arm);
+  where the simulation carries the leukemia (outcomes ``leukemia_modelled`` and ``relapse_day``,
+  :mod:`marrowsim.disease_outcomes`), instead a constant hazard from the simulated relapse day on
+  (``relapse_death_rate``: 23 % alive 1 year after relapse, Bejanyan 2015) and none without one.
 
 Deaths are sampled by inversion: a patient with uniform ``u`` dies at the first ``t`` with
 ``H(t) >= -ln u`` (linear inside each day). The cause is read from the same draw: inside the day of
@@ -38,7 +41,7 @@ from marrowsim.clinical.mortality_parameters import (
     trm_shape,
 )
 from marrowsim.errors import InputError, UnknownNameError
-from marrowsim.parameters import ParameterSet
+from marrowsim.parameters import ParameterSet, default_parameters
 
 CAUSES = ("transplant_related", "graft_failure", "neutropenic_infection", "relapse")
 NONRELAPSE_CAUSES = CAUSES[:3]
@@ -56,6 +59,8 @@ OUTCOME_KEYS = {
     "secondary_graft_failure": False,
     "graft_failure_day": False,
     "neutrophil_engraftment_day": False,
+    "leukemia_modelled": False,  # True: relapse deaths follow the simulated relapse_day
+    "relapse_day": False,
 }
 COVARIATE_KEYS = {"age_years": True, "hct_ci_score": True, "diagnosis": True, "era": False}
 # accepted but without effect: no verified effect size once HCT-CI is known (docs/patient-risk.md)
@@ -102,10 +107,13 @@ class _Patients:
     transplant_related_2year: np.ndarray  # H2 of the transplant-related cause
     relapse_rate: np.ndarray
     failure_day: np.ndarray  # day graft failure is declared; inf if none
+    relapse_simulated: np.ndarray  # bool: the leukemia was simulated (relapse hazard from its day)
+    relapse_day: np.ndarray  # simulated relapse day; inf if none
+    post_relapse_rate: np.ndarray  # death hazard after a simulated relapse, 1/day
     neutropenic_until: np.ndarray  # end of the neutropenia window (days)
 
 
-def _patients(outcomes, covariates, mp: MortalityParameters) -> _Patients:
+def _patients(outcomes, covariates, mp: MortalityParameters, post_relapse_rate: float) -> _Patients:
     _check_keys(outcomes, OUTCOME_KEYS, "outcome")
     _check_keys(covariates, COVARIATE_KEYS, "covariate", COVARIATES_WITHOUT_EFFECT)
     n = int(np.asarray(outcomes["donor_relation"]).size)
@@ -163,11 +171,20 @@ def _patients(outcomes, covariates, mp: MortalityParameters) -> _Patients:
         failure_day = np.where(np.isfinite(given), given, failure_day)
     neutropenic = _column(outcomes, "days_anc_below_0_5", n, "outcome").astype(float)
     _require(neutropenic, neutropenic >= 0, "days_anc_below_0_5", "days >= 0")
+    simulated = _column(outcomes, "leukemia_modelled", n, "outcome")
+    simulated = np.zeros(n, bool) if simulated is None else simulated.astype(bool)
+    relapse_day = _column(outcomes, "relapse_day", n, "outcome")
+    if simulated.any() and relapse_day is None:
+        raise InputError("outcome 'leukemia_modelled' needs 'relapse_day' (NaN for no relapse)")
+    relapse_day = np.full(n, np.nan) if relapse_day is None else relapse_day.astype(float)
     return _Patients(
         transplant_related_2year=h2,
         relapse_rate=np.where(malignant, relapse, 0.0),
         failure_day=failure_day,
         neutropenic_until=np.minimum(neutropenic, failure_day),
+        relapse_simulated=simulated,
+        relapse_day=np.where(np.isfinite(relapse_day), relapse_day, np.inf),
+        post_relapse_rate=np.full(n, post_relapse_rate),
     )
 
 
@@ -183,7 +200,9 @@ def _cause_hazards(t: np.ndarray, p: _Patients, mp: MortalityParameters) -> np.n
     start = mp.neutropenia_reference_days
     window = np.clip(t, start, np.maximum(p.neutropenic_until[:, None], start)) - start
     infection = mp.neutropenia_death_rate * window
-    relapse = p.relapse_rate[:, None] * t
+    constant = p.relapse_rate[:, None] * t
+    after = p.post_relapse_rate[:, None] * np.maximum(t - p.relapse_day[:, None], 0.0)
+    relapse = np.where(p.relapse_simulated[:, None], after, constant)
     return np.stack([trm, failure, infection, relapse])
 
 
@@ -191,6 +210,12 @@ def _resolve(parameters) -> MortalityParameters:
     if isinstance(parameters, MortalityParameters):
         return parameters
     return MortalityParameters.from_parameters(parameters)
+
+
+def _post_relapse_rate(parameters) -> float:
+    """Death hazard after a simulated relapse (``relapse_death_rate``, Bejanyan 2015)."""
+    ps = parameters if isinstance(parameters, ParameterSet) else default_parameters()
+    return ps.value("relapse_death_rate")
 
 
 def _horizon(horizon_days: float) -> int:
@@ -210,7 +235,8 @@ def cumulative_hazards(
 ) -> dict[str, np.ndarray]:
     """Cumulative hazard of each cause at ``days`` (array (P, len(days)) per cause)."""
     mp = _resolve(parameters)
-    stacked = _cause_hazards(np.asarray(days, float), _patients(outcomes, covariates, mp), mp)
+    patients = _patients(outcomes, covariates, mp, _post_relapse_rate(parameters))
+    stacked = _cause_hazards(np.asarray(days, float), patients, mp)
     return dict(zip(CAUSES, stacked, strict=True))
 
 
@@ -235,7 +261,7 @@ def nonrelapse_mortality_probability(
     """Cumulative incidence of non-relapse death by ``day`` (relapse death competing), per
     patient: the sum over days of each day's death probability × its non-relapse share."""
     mp = _resolve(parameters)
-    patients = _patients(outcomes, covariates, mp)
+    patients = _patients(outcomes, covariates, mp, _post_relapse_rate(parameters))
     grid = np.arange(0, _horizon(day) + 1, dtype=float)
     grid[-1] = day
     out = np.empty(patients.failure_day.size)
@@ -281,7 +307,7 @@ def death_day_and_cause(
     mp = _resolve(parameters)
     horizon = _horizon(horizon_days)
     u = np.asarray(uniforms, dtype=float)
-    patients = _patients(outcomes, covariates, mp)
+    patients = _patients(outcomes, covariates, mp, _post_relapse_rate(parameters))
     n = patients.failure_day.size
     if u.shape != (n,):
         raise InputError(f"uniforms: expected {n} values, got shape {u.shape}")

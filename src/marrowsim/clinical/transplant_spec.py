@@ -116,6 +116,8 @@ class Conditioning(_Strict):
             from marrowsim.protocol import regimen
 
             regimen(self.regimen)  # unknown names raise with "did you mean"
+        else:
+            self.protocol()  # parse errors name the section (and its line) at load time
         return self
 
     def protocol(self):

@@ -229,7 +229,9 @@ def _arm_tables(
             "status_code": pa.array(status.astype(np.int8)),
             "solver_steps": pa.array(result.n_steps.astype(np.int64)),
             **cov_batch,
-            "graft_source": pa.array([s.graft.source if s.graft else None for s in scenarios]),
+            "graft_source": pa.array(  # string even for an arm without a graft (all None)
+                [s.graft.source if s.graft else None for s in scenarios], pa.string()
+            ),
             "followup_days": pa.array(np.maximum(table["last_day"], 0.0)),
             "death_day": pa.array(np.asarray(death_day, dtype=float)),
             "death_cause": pa.array(list(death_cause), pa.string()),

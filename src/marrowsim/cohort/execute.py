@@ -290,6 +290,7 @@ def _execute(plan, manifest, run_dir, workers, scheduler, progress) -> RunSummar
     done_before = sum(m["stop_patient"] - m["first_patient"] for m in finished.values())
     messages: set[str] = set()
     t0, computed, state = time.perf_counter(), 0, "failed"
+    reports: Iterator[ChunkReport] | None = None
     try:
         with _progress(n, done_before, progress) as advance:
             if scheduler:
@@ -308,7 +309,12 @@ def _execute(plan, manifest, run_dir, workers, scheduler, progress) -> RunSummar
         state = "completed"
     except KeyboardInterrupt:
         state = "interrupted"
-        store.remove_temporary(run_dir)  # workers are gone: their unfinished chunks too
+        # The interrupt can land outside the generator that owns the workers (while a finished
+        # chunk is being recorded); closing it ends the workers before their unfinished chunks
+        # are removed, so none can write a new one afterwards.
+        if reports is not None and hasattr(reports, "close"):
+            reports.close()
+        store.remove_temporary(run_dir)
         raise
     finally:
         wall = time.perf_counter() - t0

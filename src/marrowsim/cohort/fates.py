@@ -60,6 +60,12 @@ def assign_fates(
                 "neutrophil_engraftment_day",
             )
         },
+        # a simulated leukemia: relapse deaths follow its relapse day (disease_outcomes)
+        **{
+            key: np.asarray(outcomes[key])[idx]
+            for key in ("leukemia_modelled", "relapse_day")
+            if key in outcomes
+        },
     }
     mortality_covariates = {
         "age_years": np.asarray(covariates["age_years"], dtype=float)[idx],

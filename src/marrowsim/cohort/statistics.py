@@ -218,6 +218,12 @@ def _failure_flags(df: pd.DataFrame) -> np.ndarray:
     return flags.astype(bool).to_numpy()
 
 
+def _any_failure_flags(df: pd.DataFrame) -> np.ndarray:
+    """Primary or secondary graft failure (a missing secondary flag counts as none)."""
+    secondary = df["secondary_graft_failure"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return _failure_flags(df) | secondary
+
+
 def _check_frame(df: pd.DataFrame, needed: tuple[str, ...] = OUTCOME_COLUMNS) -> None:
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame of per-patient outcomes, got {type(df)}")
@@ -279,6 +285,9 @@ def engraftment_incidence(
     return aalen_johansen(time, event, ENGRAFTED, n_causes=2, confidence=confidence)
 
 
+SURVIVAL_DAYS = (100, 365)
+
+
 def summarise_arm(df: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, Any]:
     """Summary of one arm: engraftment days, graft failure, cumulative incidences at d28/d42.
 
@@ -296,6 +305,11 @@ def summarise_arm(df: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, An
     pgf = proportion_ci(int(failure.sum()), len(df), confidence=confidence)
     out["primary_graft_failure_fraction"] = pgf.estimate
     out["primary_graft_failure_fraction_ci"] = [pgf.lower, pgf.upper]
+    if "secondary_graft_failure" in df.columns:  # primary or secondary (the cohort engine's rows)
+        any_failure = _any_failure_flags(df)
+        gf = proportion_ci(int(any_failure.sum()), len(df), confidence=confidence)
+        out["graft_failure_fraction"] = gf.estimate
+        out["graft_failure_fraction_ci"] = [gf.lower, gf.upper]
     for lineage in LINEAGES:
         curve = engraftment_incidence(df, lineage, confidence=confidence)
         for day in REPORT_DAYS:
@@ -303,7 +317,13 @@ def summarise_arm(df: pd.DataFrame, *, confidence: float = 0.95) -> dict[str, An
             out[f"cif_{lineage}_day{day}_ci"] = list(curve.interval_at(day))
     deaths = _column(df, "death_day")
     fu = _column(df, "followup_days")
-    out["deaths"] = int(np.sum(np.isfinite(deaths) & (deaths <= fu)))
+    died = np.isfinite(deaths) & (deaths <= fu)
+    out["deaths"] = int(np.sum(died))
+    survival = kaplan_meier(np.where(died, deaths, fu), died.astype(int), confidence=confidence)
+    for day in SURVIVAL_DAYS:  # overall survival (Kaplan-Meier) where follow-up reaches the day
+        followed = bool(np.any(fu >= day))
+        out[f"survival_day{day}"] = survival.at(day) if followed else None
+        out[f"survival_day{day}_ci"] = list(survival.interval_at(day)) if followed else None
     out["confidence"] = confidence
     return out
 
@@ -316,8 +336,9 @@ def compare_arms(
     n_bootstrap: int = 2000,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
-    """Differences B − A: median engraftment days (bootstrap), graft failure (Newcombe), and
-    the cause-specific log-rank test of neutrophil and platelet engraftment."""
+    """Differences B − A: median engraftment days (bootstrap), primary graft failure and, when
+    both tables have ``secondary_graft_failure``, primary or secondary graft failure (Newcombe),
+    and the cause-specific log-rank test of neutrophil and platelet engraftment."""
     _check_frame(arm_a)
     _check_frame(arm_b)
     out: dict[str, Any] = {"seed": seed, "confidence": confidence}
@@ -344,4 +365,10 @@ def compare_arms(
         int(fa.sum()), fa.size, int(fb.sum()), fb.size, confidence=confidence
     )
     out["primary_graft_failure_fraction_difference"] = asdict(pgf)
+    if all("secondary_graft_failure" in arm.columns for arm in (arm_a, arm_b)):
+        ga, gb = _any_failure_flags(arm_a), _any_failure_flags(arm_b)
+        gf = difference_of_proportions(
+            int(ga.sum()), ga.size, int(gb.sum()), gb.size, confidence=confidence
+        )
+        out["graft_failure_fraction_difference"] = asdict(gf)
     return out

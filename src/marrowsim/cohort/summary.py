@@ -35,6 +35,7 @@ STAT_COLUMNS = (
     "neutrophil_engraftment_day",
     "platelet_engraftment_day",
     "primary_graft_failure",
+    "secondary_graft_failure",
     "death_day",
     "followup_days",
 )

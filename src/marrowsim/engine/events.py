@@ -33,6 +33,7 @@ EV_DRUG = 6  # a0 = drug code (constants.DRUGS), a1 = dose in that drug's canoni
 RULE_TRANSFUSE_PLATELETS = 1  # a0 = threshold 10^9/L, a1 = platelets per kg per transfusion
 RULE_TRANSFUSE_RBC = 2  # a0 = threshold g/dL, a1 = red cells per kg per transfusion
 RULE_FILGRASTIM_UNTIL = 3  # a0 = first day, a1 = dose ug/kg, a2 = ANC threshold, a3 = days above
+RULE_EXTINCTION = 4  # a0 = clone class, a1 = cells/kg of one cell: fewer than one cell is none
 
 N_EVENT_FIELDS = 6
 N_RULE_FIELDS = 5
@@ -116,6 +117,15 @@ def apply_event(ev, y, c, cm, active):
                 else:
                     f = drug_survival(int(ev[2]), ev[3], g, c, cm[k, K.CM_DRUG_SENSITIVITY])
                 y[k * L.N_COMPARTMENTS + j] *= f
+        # autoreactive T cells (aplastic anemia, model/autoimmunity.py) and host anti-donor
+        # effector T cells (model/rejection.py; post-transplant cyclophosphamide) die like
+        # lymphocytes
+        if kind == EV_RADIATION:
+            f = radiation_survival(ev[2], K.GROUP_LYMPHOCYTES, c, 1.0)
+        else:
+            f = drug_survival(int(ev[2]), ev[3], K.GROUP_LYMPHOCYTES, c, 1.0)
+        y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE] *= f
+        y[L.N_CELL_STATES + L.AUX_HOST_IMMUNITY] *= f
 
 
 @njit(cache=True)
@@ -152,7 +162,28 @@ def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
             y[L.N_CELL_STATES + L.AUX_FILG_DEPOT] += rules[r, 2]
             obs[O_FILG_DOSE] += rules[r, 2]
             fired += 1
+        elif kind == RULE_EXTINCTION:
+            fired += extinguish(int(rules[r, 1]), rules[r, 2], y)
     return fired
+
+
+@njit(cache=True)
+def extinguish(k, one_cell, y):
+    """Extinction of clone class ``k``: less than one stem cell in the whole body is none.
+
+    A deterministic model carries fractions of a cell; a clone whose stem cells are reduced below
+    one cell (for the leukemia: by conditioning and graft-versus-leukemia) is gone and cannot
+    regrow. Once its stem-cell compartment is empty, its other compartments that hold less than
+    one cell are emptied too (nothing refills them). Returns the number of compartments emptied."""
+    o = k * L.N_COMPARTMENTS
+    if abs(y[o + L.HSC]) >= one_cell:
+        return 0
+    emptied = 0
+    for j in range(L.N_COMPARTMENTS):
+        if y[o + j] != 0.0 and abs(y[o + j]) < one_cell:
+            y[o + j] = 0.0
+            emptied += 1
+    return emptied
 
 
 def empty_events(n_patients: int) -> tuple[np.ndarray, np.ndarray]:

@@ -225,3 +225,105 @@ N_CLASS_MODIFIERS = len(CLASS_MODIFIER_NAMES)
     CM_RADIOSENSITIVITY,
     CM_IMMUNE_TARGET,
 ) = range(N_CLASS_MODIFIERS)
+
+# --- disease models (leukemia: model/leukemia.py; autoimmunity: model/autoimmunity.py) -------
+# Appended after the log-kill table so that every index above stays where it was. All are zero
+# for a patient without the disease model (the right-hand side then skips the disease terms).
+DISEASE_CONSTANT_NAMES = (
+    "lsc_division_rate",  # division rate of leukemic stem cells, 1/d
+    "lsc_self_renewal_advantage",  # a_1L / a_1 (Stiehl 2015)
+    "leukemic_progenitor_division_ratio",  # p_2L / p_2 (Stiehl 2015)
+    "leukemic_blast_clearance",  # death rate of post-mitotic blasts d_L, 1/d
+    "autoimmune_kill_rate",  # kill rate of HSCs and MPPs at the untreated autoreactive level, 1/d
+    "autoreactive_regrowth_rate",  # re-expansion rate of autoreactive T cells, 1/d
+    "autoimmune_progenitor_suppression",  # fractional loss of progenitor self-renewal at A = 1
+    "cyclosporine_elimination_rate",  # 1/d
+    "cyclosporine_ec50",  # mg/kg in the body
+    "cyclosporine_max_inhibition",  # maximal fractional inhibition of autoreactive T cells
+    "atg_autoreactive_kill_rabbit",  # depletion of autoreactive T cells per mg/kg rabbit ATG, 1/d
+    "atg_autoreactive_kill_horse",  # depletion of autoreactive T cells per mg/kg horse ATG, 1/d
+    "horse_atg_potency",  # lymphocyte depletion of horse ATG per mg relative to rabbit ATG
+    "eltrombopag_elimination_rate",  # 1/d
+    "eltrombopag_ec50",  # mg/kg in the body
+    "eltrombopag_tpo_equivalent",  # TPO signal added at full eltrombopag effect (relative)
+    "eltrombopag_hsc_stimulation",  # maximal fractional increase of HSC division
+)
+K_DISEASE = len(CONSTANT_NAMES)
+CONSTANT_NAMES = CONSTANT_NAMES + DISEASE_CONSTANT_NAMES
+N_CONSTANTS = len(CONSTANT_NAMES)
+C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
+(
+    K_LSC_DIVISION,
+    K_LSC_ADVANTAGE,
+    K_LEUKEMIC_PROGENITOR_DIVISION,
+    K_BLAST_CLEARANCE,
+    K_AUTOIMMUNE_KILL,
+    K_AUTOREACTIVE_REGROWTH,
+    K_AUTOIMMUNE_SUPPRESSION,
+    K_CSA_KE,
+    K_CSA_EC50,
+    K_CSA_IMAX,
+    K_ATG_AUTOREACTIVE_RABBIT,
+    K_ATG_AUTOREACTIVE_HORSE,
+    K_HORSE_ATG_POTENCY,
+    K_EPAG_KE,
+    K_EPAG_EC50,
+    K_EPAG_TPO,
+    K_EPAG_HSC,
+) = range(K_DISEASE, N_CONSTANTS)
+
+# --- erythroid disease and gene editing (model/erythroid.py, docs/erythroid-disease.md) -------
+# Appended after the modifiers above so their indices stay put. Unlike those, the normal value of
+# a haemoglobin-composition modifier is not 1: CLASS_MODIFIER_DEFAULTS gives it.
+ERYTHROID_CLASS_MODIFIER_NAMES = (
+    "erythroid_output",  # fraction of erythroid output that leaves the marrow (thalassaemia < 1)
+    "hbf_fraction",  # share of the cell's haemoglobin that is HbF
+    "hbs_fraction",  # share that is HbS (the rest is HbA)
+    "hbf_cell_cv",  # cell-to-cell coefficient of variation of HbF per red cell (lognormal)
+    "edited_allele_share",  # fraction of the two alleles edited in a cell of the class
+)
+CLASS_MODIFIER_NAMES = CLASS_MODIFIER_NAMES + ERYTHROID_CLASS_MODIFIER_NAMES
+N_CLASS_MODIFIERS = len(CLASS_MODIFIER_NAMES)
+(
+    CM_ERYTHROID_OUTPUT,
+    CM_HBF,
+    CM_HBS,
+    CM_HBF_CV,
+    CM_EDITED_ALLELES,
+) = range(N_CLASS_MODIFIERS - len(ERYTHROID_CLASS_MODIFIER_NAMES), N_CLASS_MODIFIERS)
+# a normal adult red cell: HbA only (adult HbF < 1 %), nothing edited
+CLASS_MODIFIER_DEFAULTS = {CM_HBF: 0.0, CM_HBS: 0.0, CM_HBF_CV: 0.0, CM_EDITED_ALLELES: 0.0}
+
+ERYTHROID_CONSTANT_NAMES = (
+    "erythroid_expansion_max",  # maximal expansion of the erythroid marrow (1 = none)
+    "erythroid_expansion_ec50",  # EPO excess over its steady state of half-maximal expansion
+    "erythroid_expansion_rate",  # 1 / time constant of the expansion and its regression, 1/d
+    "hbf_protective_pg",  # HbF per red cell that prevents sickling (pg)
+)
+CONSTANT_NAMES = CONSTANT_NAMES + ERYTHROID_CONSTANT_NAMES
+N_CONSTANTS = len(CONSTANT_NAMES)
+C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
+K_ERYTHROID_EXPANSION_MAX = C["erythroid_expansion_max"]
+K_ERYTHROID_EXPANSION_EC50 = C["erythroid_expansion_ec50"]
+K_ERYTHROID_EXPANSION_RATE = C["erythroid_expansion_rate"]
+K_HBF_PROTECTIVE_PG = C["hbf_protective_pg"]
+
+# --- host-versus-graft rejection (model/rhs.py, docs/model.md §4, docs/transplant.md §4) --------
+# Appended so that every index above stays where it was. The antigen half-saturation, the
+# contraction rate and the capacity are set for every patient; the expansion rate and the
+# precursor fraction only for an allogeneic donor (zero otherwise: no effector ever appears).
+HVG_CONSTANT_NAMES = (
+    "hvg_expansion_rate",  # antigen-driven proliferation of host anti-donor T cells (x prophylaxis)
+    "hvg_contraction_rate",  # death of host anti-donor effector T cells, 1/d
+    "hvg_precursor_fraction",  # alloreactive fraction of the host lymphocytes (HLA, relation)
+    "hvg_antigen_ec50",  # donor marrow cells (cells/kg) of half-maximal stimulation
+    "hvg_effector_capacity",  # largest effector level (relative to the steady-state lymphocytes)
+)
+CONSTANT_NAMES = CONSTANT_NAMES + HVG_CONSTANT_NAMES
+N_CONSTANTS = len(CONSTANT_NAMES)
+C = {name: i for i, name in enumerate(CONSTANT_NAMES)}
+K_HVG_EXPANSION = C["hvg_expansion_rate"]
+K_HVG_CONTRACTION = C["hvg_contraction_rate"]
+K_HVG_PRECURSOR = C["hvg_precursor_fraction"]
+K_HVG_ANTIGEN_EC50 = C["hvg_antigen_ec50"]
+K_HVG_CAPACITY = C["hvg_effector_capacity"]

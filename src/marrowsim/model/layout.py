@@ -93,8 +93,12 @@ AUX_NAMES = (
     "donor_alloimmunity",  # donor anti-host (GvH/GvL) effector level (relative)
     "cyclosporine",  # mg/kg exposure (immunosuppression)
     "thiotepa_treosulfan",  # other alkylators, mg/kg
-    "reserved1",
+    "erythroid_expansion",  # X - 1: expansion of the erythroid marrow (model/erythroid.py)
     "reserved2",
+    # disease models (model/autoimmunity.py)
+    "horse_atg",  # mg/kg of horse ATG (ATGAM) in the body (rabbit ATG is "atg")
+    "eltrombopag",  # mg/kg in the body
+    "autoreactive_t_cells",  # autoreactive effector level, 1 = untreated aplastic anemia
 )
 N_AUX = len(AUX_NAMES)
 (
@@ -110,8 +114,11 @@ N_AUX = len(AUX_NAMES)
     AUX_DONOR_IMMUNITY,
     AUX_CSA,
     AUX_OTHER_ALKYLATOR,
-    AUX_RESERVED1,
+    AUX_ERYTHROID_EXPANSION,
     AUX_RESERVED2,
+    AUX_HATG,
+    AUX_ELTROMBOPAG,
+    AUX_AUTOREACTIVE,
 ) = range(N_AUX)
 
 N_CELL_STATES = N_CLASSES * N_COMPARTMENTS

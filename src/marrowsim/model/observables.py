@@ -6,6 +6,7 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.erythroid import ERYTHROID_OBSERVABLES, erythroid_observe
 from marrowsim.model.rhs import blood_counts, cytokine_signals
 
 OBSERVABLES = (
@@ -34,14 +35,23 @@ OBSERVABLES = (
     ("gcsf_relative", "1"),
     ("epo_relative", "1"),
     ("tpo_relative", "1"),
-    ("gcsf_from_filgrastim", "1"),  # part of gcsf_relative due to exogenous filgrastim
+    ("gcsf_from_filgrastim", "1"),
+    ("demand_psi", "1"),
     ("rbc", "10^12/L"),
     ("platelets_endogenous", "10^9/L"),  # platelets made by the patient (transfused ones excluded)
     ("hb_endogenous", "g/dL"),  # haemoglobin in red cells made by the patient
     ("platelet_transfusion", "1"),  # 1 on a morning when platelets were transfused
     ("rbc_transfusion", "1"),  # 1 on a morning when red cells were transfused
     ("filgrastim_dose", "ug/kg"),  # filgrastim given that morning by an "until" rule
+    # disease models (docs/disease.md)
+    ("marrow_blasts_percent", "%"),  # leukemic cells per 100 marrow cells
+    ("autoreactive_t_cells", "1"),  # autoreactive effector level, 1 = untreated aplastic anemia
 )
+_N_BASE_OBSERVABLES = len(OBSERVABLES)
+OBSERVABLES = OBSERVABLES + ERYTHROID_OBSERVABLES  # haemoglobin composition, editing
+# host-versus-graft rejection (model/rejection.py): host anti-donor effector T cells, relative to
+# the steady-state lymphocyte pool (0 without an allogeneic donor)
+OBSERVABLES = (*OBSERVABLES, ("host_antidonor_t_cells", "1"))
 OBSERVABLE_NAMES = tuple(n for n, _ in OBSERVABLES)
 OBSERVABLE_UNITS = dict(OBSERVABLES)
 N_OBSERVABLES = len(OBSERVABLES)
@@ -73,13 +83,18 @@ OB = {n: i for i, n in enumerate(OBSERVABLE_NAMES)}
     O_EPO,
     O_TPO,
     O_FILG,
+    O_DEMAND_PSI,
     O_RBC,
     O_PLT_ENDOGENOUS,
     O_HB_ENDOGENOUS,
     O_PLT_TRANSFUSION,
     O_RBC_TRANSFUSION,
     O_FILG_DOSE,
-) = range(N_OBSERVABLES)
+    O_BLASTS_PERCENT,
+    O_AUTOREACTIVE,
+) = range(_N_BASE_OBSERVABLES)
+O_ERYTHROID = _N_BASE_OBSERVABLES  # first of the erythroid observables
+O_HOST_ANTIDONOR = OB["host_antidonor_t_cells"]
 
 _PROGENITOR_COMPARTMENTS = (L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
 _RED_COMPARTMENTS = (L.RETB, L.RBC1, L.RBC2, L.RBC3, L.RBC4)  # circulating red cells
@@ -185,7 +200,11 @@ def observe(y, c, cm, active, out):
     out[O_EDITED_MYELOID] = _ratio(_cell(y, L.EDITED, L.NEU), neu_all)
     blasts = _class_sum(y, L.MALIGNANT, _MARROW_COMPARTMENTS)
     out[O_BLASTS] = _ratio(blasts, marrow)
-    gcsf, epo, tpo, _il7, _m_g, _m_e, _m_t = cytokine_signals(y, c, cm, active)
+    out[O_BLASTS_PERCENT] = 100.0 * out[O_BLASTS]
+    out[O_AUTOREACTIVE] = y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE]
+    out[O_HOST_ANTIDONOR] = y[L.N_CELL_STATES + L.AUX_HOST_IMMUNITY]
+    gcsf, epo, tpo, _il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
+    out[O_DEMAND_PSI] = (m_g + m_e + m_t) / 3.0
     out[O_GCSF] = gcsf
     out[O_EPO] = epo
     out[O_TPO] = tpo
@@ -193,3 +212,4 @@ def observe(y, c, cm, active, out):
     out[O_PLT_TRANSFUSION] = 0.0
     out[O_RBC_TRANSFUSION] = 0.0
     out[O_FILG_DOSE] = 0.0
+    erythroid_observe(y, c, cm, active, epo, out, O_ERYTHROID)

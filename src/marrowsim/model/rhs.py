@@ -11,6 +11,21 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.autoimmunity import (
+    autoimmunity_derivatives,
+    eltrombopag_effect,
+    progenitor_suppression,
+)
+from marrowsim.model.erythroid import erythroid_expansion, red_cell_yield
+from marrowsim.model.leukemia import leukemia_derivatives
+from marrowsim.model.regulation import (
+    demand_signal,
+    hsc_division_rate,
+    hsc_self_renewal,
+    mpp_demand_gain,
+    niche_occupancy,
+)
+from marrowsim.model.rejection import host_effector_derivative
 
 # compartments attacked by alloreactive T cells: stem, progenitor and lymphoid cells
 _IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP, L.LYM)
@@ -80,6 +95,8 @@ def cytokine_signals(y, c, cm, active):
         o = k * L.N_COMPARTMENTS
         neu += y[o + L.NEU]
         npm += y[o + L.NPM1] + y[o + L.NPM2] + y[o + L.NPM3]
+        if k == L.MALIGNANT:  # dividing leukemic blasts carry G-CSF receptors too
+            npm += y[o + L.CMP]
         ep += y[o + L.EP]
         mk += y[o + L.MKB] + y[o + L.MK]
         lym += y[o + L.LYM]
@@ -93,7 +110,7 @@ def cytokine_signals(y, c, cm, active):
     filgrastim = max(y[L.N_CELL_STATES + L.AUX_FILG_CENTRAL], 0.0)
     gcsf = (1.0 + eps) / (eps + m_g) + c[K.K_FILG_TO_GCSF] * filgrastim
     eps = c[K.K_TPO_EPS]
-    tpo = (1.0 + eps) / (eps + m_t)
+    tpo = (1.0 + eps) / (eps + m_t) + c[K.K_EPAG_TPO] * eltrombopag_effect(y, c)  # + eltrombopag
     eps = c[K.K_EPO_EPS]
     hb = blood_counts(y, c, cm, active)[1]
     epo = np.exp(c[K.K_EPO_HB_SLOPE] * (c[K.K_HB_STAR] - hb)) * (1.0 + eps) / (eps + m_e)
@@ -112,16 +129,16 @@ def rhs(t, y, c, cm, active, dy):
     hsc_total = 0.0
     for k in range(L.N_CLASSES):
         hsc_total += y[k * L.N_COMPARTMENTS + L.HSC]
-    occupancy = hsc_total / c[K.K_HSC_STAR]
-    gamma = c[K.K_HSC_STRESS]
-    p_hsc = c[K.K_P_HSC] * (1.0 + gamma) / (1.0 + gamma * occupancy)
-    a_hsc_max = c[K.K_A_HSC_MAX]
-    a_hsc_base = a_hsc_max / (1.0 + (2.0 * a_hsc_max - 1.0) * occupancy)
+    occupancy = niche_occupancy(c, hsc_total)
+    p_hsc = hsc_division_rate(c, occupancy)
+    p_hsc *= 1.0 + c[K.K_EPAG_HSC] * eltrombopag_effect(y, c)  # eltrombopag stimulates HSCs
+    a_hsc_base = hsc_self_renewal(c, occupancy, 1.0)  # the leukemic clone scales it (no cap)
 
     gcsf, epo, tpo, il7, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
-    psi = (m_g + m_e + m_t) / 3.0
-    kappa = c[K.K_KAPPA_MPP]
-    mpp_gain = (1.0 + kappa) / (1.0 + kappa * psi)
+    # erythroid disease: the expanded erythroid marrow (x_ery = 1 without one; model/erythroid.py)
+    x_ery = 1.0 + y[L.N_CELL_STATES + L.AUX_ERYTHROID_EXPANSION]
+    psi = demand_signal(m_g, m_e / x_ery, m_t)
+    mpp_gain = mpp_demand_gain(c, psi)
 
     hill = c[K.K_CYTOKINE_HILL]
     a_gp = _self_renewal(gcsf, c[K.K_A_GP_MIN], c[K.K_A_GP_MAX], c[K.K_GP_EC50], hill)
@@ -134,8 +151,11 @@ def rhs(t, y, c, cm, active, dy):
     w = c[K.K_CMP_GCSF_WEIGHT]  # CMP/GMP respond to G-CSF as well as to the early-acting signal
     stimulus = demand ** (1.0 - w) * gcsf**w
     a_cmp = _self_renewal(stimulus, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
-    a_ep = _self_renewal(epo, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
+    a_ep = _self_renewal(epo * x_ery, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
+    suppression = progenitor_suppression(y, c)  # aplastic anemia (model/autoimmunity.py)
+    a_cmp *= suppression
+    a_mkp *= suppression
     a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
     # IL-7-driven homeostatic proliferation of mature lymphocytes, only above the steady state
     excess = max(il7 - 1.0, 0.0)
@@ -146,11 +166,16 @@ def rhs(t, y, c, cm, active, dy):
     p_ep, p_mkp, p_lp, p_cmp = c[K.K_P_EP], c[K.K_P_MKP], c[K.K_P_LP], c[K.K_P_CMP]
 
     # --- cells, class by class ----------------------------------------------------------------
+    ep_all = 0.0  # erythroid progenitors, and their red-cell yield (haemolysis, ineffective)
+    ep_yield = 0.0
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
+        if k == L.MALIGNANT:  # the leukemic hierarchy (model/leukemia.py)
+            leukemia_derivatives(y, c, cm, dy, a_hsc_base, mpp_gain, a_cmp, k_npm, k_release)
+            continue
         o = k * L.N_COMPARTMENTS
-        a_h = min(a_hsc_base * cm[k, K.CM_HSC_FITNESS], 1.0)
+        a_h = hsc_self_renewal(c, occupancy, cm[k, K.CM_HSC_FITNESS])
         h = y[o + L.HSC]
         dy[o + L.HSC] = (2.0 * a_h - 1.0) * p_hsc * h
         hsc_out = 2.0 * (1.0 - a_h) * p_hsc * h
@@ -172,8 +197,12 @@ def rhs(t, y, c, cm, active, dy):
         dy[o + L.NEU] = k_release * y[o + L.NPM3] - c[K.K_D_NEU] * y[o + L.NEU]
 
         ep = y[o + L.EP]
+        ep_all += ep
+        ep_yield += ep * red_cell_yield(cm, k)
         dy[o + L.EP] = (2.0 * a_ep - 1.0) * p_ep * ep + c[K.K_F_EP] * cmp_out
         ep_out = 2.0 * (1.0 - a_ep) * p_ep * ep
+        # ineffective erythropoiesis: only a fraction of the output leaves as reticulocytes
+        ep_out *= cm[k, K.CM_ERYTHROID_OUTPUT]
         dy[o + L.RETM] = ep_out - c[K.K_K_RETM] * y[o + L.RETM]
         dy[o + L.RETB] = c[K.K_K_RETM] * y[o + L.RETM] - c[K.K_K_RETB] * y[o + L.RETB]
         k_rbc = c[K.K_K_RBC] / cm[k, K.CM_RBC_LIFESPAN]
@@ -198,11 +227,15 @@ def rhs(t, y, c, cm, active, dy):
     # --- alloimmunity: host T cells reject donor cells, donor T cells attack host and leukemia --
     a0 = L.N_CELL_STATES
     lym_star = c[K.K_LYM_STAR]
+    # resting alloreactivity of the host lymphocytes + their expanded anti-donor effectors
+    # (model/rejection.py); the effector level is 0 without an allogeneic donor
     e_hvg = c[K.K_K_HVG] * y[L.HOST * L.N_COMPARTMENTS + L.LYM] / lym_star
+    e_hvg += c[K.K_K_HVG] * max(y[a0 + L.AUX_HOST_IMMUNITY], 0.0)
     donor_lym = y[L.DONOR * L.N_COMPARTMENTS + L.LYM] + y[L.DONOR2 * L.N_COMPARTMENTS + L.LYM]
     e_gvh = c[K.K_K_GVH] * donor_lym / lym_star
     atg = y[a0 + L.AUX_ATG]
-    e_atg = c[K.K_ATG_KILL] * atg
+    e_atg = c[K.K_ATG_KILL] * (atg + c[K.K_HORSE_ATG_POTENCY] * y[a0 + L.AUX_HATG])
+    dy[a0 + L.AUX_HOST_IMMUNITY] = host_effector_derivative(y, c, il7, e_atg, e_gvh)
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
@@ -218,6 +251,12 @@ def rhs(t, y, c, cm, active, dy):
             dy[o + j] -= e * y[o + j]
         dy[o + L.LYM] -= max(e_atg, 0.0) * y[o + L.LYM]
     dy[a0 + L.AUX_ATG] = -c[K.K_ATG_KE] * atg
+    # --- aplastic anemia: autoreactive T cells, ciclosporin, horse ATG, eltrombopag -----------
+    autoimmunity_derivatives(y, c, active, dy, e_gvh)
+
+    # --- auxiliary: the erythroid marrow expands and regresses slowly towards its target -------
+    loss = 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
+    dy[a0 + L.AUX_ERYTHROID_EXPANSION] = erythroid_expansion(x_ery, epo, loss, c)
 
     # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
     dy[a0 + L.AUX_FILG_DEPOT] = -c[K.K_FILG_KA] * y[a0 + L.AUX_FILG_DEPOT]

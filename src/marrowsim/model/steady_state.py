@@ -15,7 +15,14 @@ import numpy as np
 
 from marrowsim.errors import InputError
 from marrowsim.model import layout as L
-from marrowsim.model.constants import DRUGS, GROUPS, N_CLASS_MODIFIERS, N_CONSTANTS, C
+from marrowsim.model.constants import (
+    CLASS_MODIFIER_DEFAULTS,
+    DRUGS,
+    GROUPS,
+    N_CLASS_MODIFIERS,
+    N_CONSTANTS,
+    C,
+)
 from marrowsim.units import total_blood_volume_l
 
 REFERENCE_WEIGHT_KG = 70.0
@@ -250,6 +257,17 @@ def _derive(values, weight_kg, height_cm, male) -> tuple[np.ndarray, list[tuple[
                 put(f"lk_{drug}_{group}", v[name])
     put("atg_ke", v["atg_elimination_rate"])
     put("atg_kill", v["atg_lymphocyte_kill_rate"])
+    # host-versus-graft effectors (model/rejection.py): the expansion rate and the precursor
+    # fraction are set by the transplant compiler for an allogeneic donor only (0 = none); the
+    # antigen half-saturation needs the steady state (compile.py)
+    put("hvg_contraction_rate", v["hvg_effector_contraction_rate"])
+    put("hvg_effector_capacity", v["hvg_effector_capacity"])
+
+    # --- erythroid disease (clinical/erythroid.py sets the expansion of a diseased patient) -----
+    put("erythroid_expansion_max", 1.0)
+    put("erythroid_expansion_ec50", v["erythroid_expansion_ec50"])
+    put("erythroid_expansion_rate", 1.0 / v["erythroid_expansion_days"])
+    put("hbf_protective_pg", v["hbf_protective_pg_per_cell"])
 
     return out, _feasibility(out)
 
@@ -295,8 +313,12 @@ def _steady_self_renewal_of(out: np.ndarray, name: str) -> np.ndarray:
 
 
 def default_class_modifiers(n_patients: int) -> np.ndarray:
-    """Class modifiers of shape ``(patients, N_CLASSES, N_CLASS_MODIFIERS)``, all 1."""
-    return np.ones((n_patients, L.N_CLASSES, N_CLASS_MODIFIERS))
+    """Class modifiers of shape ``(patients, N_CLASSES, N_CLASS_MODIFIERS)``: 1, except the
+    haemoglobin-composition modifiers of a normal red cell (``CLASS_MODIFIER_DEFAULTS``)."""
+    out = np.ones((n_patients, L.N_CLASSES, N_CLASS_MODIFIERS))
+    for index, value in CLASS_MODIFIER_DEFAULTS.items():
+        out[:, :, index] = value
+    return out
 
 
 def steady_state(constants: np.ndarray, clone_class: int = L.HOST) -> np.ndarray:

@@ -40,7 +40,8 @@ CONDITIONING_DRUGS = {
     "Treosulfan": (K.DRUG_OTHER, "mg/kg"),
     "Methotrexate": (K.DRUG_MTX, "mg/m^2"),
 }
-ATG_POTENCY = {"ATG": 1.0, "hATG": None}  # horse ATG potency is a parameter
+# ATG (rabbit) doses go to the ATG state; horse ATG has its own (model/disease.py), its
+# lymphocyte-depleting potency per mg relative to rabbit ATG is the parameter horse_atg_potency
 # GVHD prophylaxis: any of these in the protocol applies `immunosuppression_factor` to
 # alloreactivity in both directions (methotrexate also acts as a myelosuppressive drug above).
 GVHD_PROPHYLAXIS = {"Cyclosporine", "Tacrolimus", "Mycophenolate", "Sirolimus", "Methotrexate"}
@@ -65,7 +66,10 @@ def graft_cells(scenario, v: Mapping[str, float]) -> list[tuple[int, int, float]
     """(class, compartment, cells per kg) infused, after viability and homing."""
     from marrowsim.clinical.graft import graft_composition
 
-    return graft_composition(scenario.graft, scenario.donor.relation, v).infusion_cells()
+    editing = getattr(scenario, "editing", None)  # an edited autologous product (issue 5)
+    return graft_composition(
+        scenario.graft, scenario.donor.relation, v, editing=editing
+    ).infusion_cells()
 
 
 def alloimmunity_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
@@ -84,6 +88,40 @@ def alloimmunity_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
     k_hvg = v["host_versus_graft_rate"] * base * (1 + w * hvg_mm) * suppression
     k_gvh = v["graft_versus_host_rate"] * base * (1 + w * gvh_mm) * suppression * cord
     return k_hvg, k_gvh
+
+
+def host_effector_rates(scenario, v: Mapping[str, float]) -> tuple[float, float]:
+    """(expansion rate in 1/day, precursor fraction) of the host's anti-donor T cells
+    (model/rejection.py); zero for an autologous graft, so that no effector ever appears.
+
+    The precursors are the host lymphocytes that react to the donor's minor histocompatibility
+    antigens (more of them with an unrelated donor) plus those that react to each donor HLA allele
+    the host lacks (host-versus-graft mismatches only: a mismatch the host's T cells cannot see,
+    such as a donor homozygous at a locus where the recipient is not, adds nothing). GVHD
+    prophylaxis slows their expansion by ``immunosuppression_factor``.
+    """
+    donor = scenario.donor
+    if donor is None or donor.relation == "autologous":
+        return 0.0, 0.0
+    from marrowsim.clinical.compatibility import mismatch_summary
+
+    hvg_mm = mismatch_summary(scenario).hvg_mismatches_8
+    base = v["unrelated_donor_immunity_factor"] if donor.relation == "unrelated" else 1.0
+    suppression = v["immunosuppression_factor"] if receives_gvhd_prophylaxis(scenario) else 1.0
+    precursors = (
+        v["hvg_precursor_fraction_matched"] * base
+        + v["hvg_precursor_fraction_per_mismatch"] * hvg_mm
+    )
+    return v["hvg_effector_expansion_rate"] * suppression, precursors
+
+
+def donor_antigen_ec50(constants, y0, values: Mapping[str, object]) -> None:
+    """Set the donor-antigen half-saturation (cells/kg) of every patient in place: the fraction
+    ``hvg_antigen_ec50`` of the stem, progenitor and precursor cells of its healthy marrow."""
+    from marrowsim.model.rejection import ANTIGEN_COMPARTMENTS
+
+    healthy = sum(y0[:, L.cell_index(L.HOST, j)] for j in ANTIGEN_COMPARTMENTS)
+    constants[:, K.K_HVG_ANTIGEN_EC50] = values["hvg_antigen_ec50"] * healthy
 
 
 def protocol_steps(scenario) -> list:
@@ -108,6 +146,7 @@ def transplant_events(scenario, v: Mapping[str, float]):
     unmodelled: list[str] = []
     if scenario.conditioning is None and scenario.protocol is None and scenario.graft is None:
         return events, rules
+    from marrowsim.model.disease import AUTOIMMUNITY_DRUGS, drug_events
     from marrowsim.protocol import (
         DrugDose,
         GrowthFactor,
@@ -135,9 +174,11 @@ def transplant_events(scenario, v: Mapping[str, float]):
             dose = _dose_in(unit, step.dose, step.unit, p.weight_kg, bsa)
             for t in _times(step.days, step.times_per_day):
                 events.append((t, EV_DRUG, code, dose, 0, 0))
-        elif isinstance(step, DrugDose) and step.drug in ("ATG", "hATG"):
-            potency = 1.0 if step.drug == "ATG" else v["horse_atg_potency"]
-            dose = _dose_in("mg/kg", step.dose, step.unit, p.weight_kg, bsa) * potency
+        elif isinstance(step, (DrugDose, GrowthFactor)) and step.drug in AUTOIMMUNITY_DRUGS:
+            # horse ATG, ciclosporin, eltrombopag: aux states of model/autoimmunity.py
+            events += drug_events(step, scenario, p.weight_kg)
+        elif isinstance(step, DrugDose) and step.drug == "ATG":
+            dose = _dose_in("mg/kg", step.dose, step.unit, p.weight_kg, bsa)
             for t in _times(step.days, step.times_per_day):
                 events.append((t, EV_ADD_AUX, L.AUX_ATG, dose, 0, 0))
         elif isinstance(step, DrugDose) and step.drug == "Filgrastim":

@@ -18,15 +18,12 @@ Calibration patients (assumptions): healthy donor 75 kg, 175 cm, male; myeloma p
 
 from __future__ import annotations
 
-import argparse
-import re
-from importlib import resources
-
 import numpy as np
 
 from marrowsim.clinical.collection import simulate_collection
 from marrowsim.clinical.collection_spec import CollectionPatient, compile_schedule
 from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim.validation.calibration_cli import calibration_main
 
 HEALTHY = CollectionPatient(weight_kg=75.0, height_cm=175.0, sex="male", diagnosis="healthy")
 MYELOMA = CollectionPatient(weight_kg=80.0, height_cm=170.0, sex="male", diagnosis="myeloma")
@@ -167,31 +164,14 @@ def report(ps: ParameterSet | None = None) -> dict[str, object]:
     }
 
 
-def write(fitted: dict[str, float]) -> None:
-    """Replace the ``value = …`` line of each fitted parameter in its TOML file."""
-    sets = resources.files("marrowsim.parameters") / "sets"
-    for name, value in fitted.items():
-        path = sets / FITTED_FILES[name]
-        text = path.read_text(encoding="utf-8")
-        pattern = rf"(\[parameters\.{name}\]\nvalue = )[^\n]+"
-        text, count = re.subn(pattern, rf"\g<1>{value:.4g}", text)
-        if count != 1:
-            raise RuntimeError(f"could not find {name} in {path}")
-        path.write_text(text, encoding="utf-8")  # type: ignore[union-attr]
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="store the fitted values")
-    parser.add_argument("--report-only", action="store_true", help="only evaluate the targets")
-    args = parser.parse_args(argv)
-    if not args.report_only:
-        fitted = calibrate()
-        if args.write:
-            write(fitted)
-            default_parameters.cache_clear()
-    for key, value in report().items():
-        print(f"{key}: {value}")
+    calibration_main(
+        argv,
+        description=__doc__.splitlines()[0],
+        calibrate=calibrate,
+        files=FITTED_FILES,
+        report=report,
+    )
 
 
 if __name__ == "__main__":

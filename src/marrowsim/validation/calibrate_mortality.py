@@ -25,7 +25,9 @@ Calibration cohort (stated here and in docs/patient-risk.md; assumptions unless 
 * diagnosis AML 50 %, ALL 30 %, MDS 20 % (assumption; Lee 2007 also had CML, which marrowsim does
   not model; the relapse hazard is the same for every malignant diagnosis);
 * bone-marrow graft, CD34+ dose lognormal, median 2.5e6/kg, CV 0.5, 0.5e6-1e7/kg (assumption);
-  myeloablative conditioning, BuCy or CyTBI with equal probability (assumption);
+  myeloablative conditioning, BuCy or CyTBI with equal probability (assumption); ciclosporin +
+  methotrexate GVHD prophylaxis (assumption: the usual prophylaxis of that era; as in the
+  ``urd-8of8-vs-7of8`` cohort);
 * model parameters drawn from their priors (``prior`` in the TOML files), redrawn when the
   steady state is infeasible.
 
@@ -37,16 +39,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from marrowsim.clinical import mortality
-from marrowsim.errors import InputError
 from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim.parameters.writer import write_parameter_values
 
 TARGETS = {"survival_8of8": 0.52, "survival_7of8": 0.43, "survival_after_graft_failure": 0.31}
 FITTED_FILES = {
@@ -59,6 +59,13 @@ START_DAY = -8  # BuCy starts on day -7, CyTBI on day -6: one batch needs one st
 HCT_CI_GROUP_SHARES = (0.38, 0.31, 0.31)
 DIAGNOSES = (("AML", 0.5), ("ALL", 0.3), ("MDS", 0.2))
 REGIMENS = ("BuCy", "CyTBI")
+# ciclosporin + methotrexate, as in the urd-8of8-vs-7of8 cohort (assumption: the usual GVHD
+# prophylaxis of unrelated-donor marrow transplants of that era; not in the Lee 2007 abstract)
+GVHD_PROPHYLAXIS = (
+    "Cyclosporine 1.5 mg/kg IV twice daily on days -1 to 180",
+    "Methotrexate 15 mg/m^2 IV on day 1",
+    "Methotrexate 10 mg/m^2 IV on days 3, 6, 11",
+)
 
 
 @dataclass(frozen=True)
@@ -68,28 +75,6 @@ class Cohort:
     outcomes: dict[str, dict[str, np.ndarray]]  # arm ("8/8", "7/8") -> outcome arrays
     covariates: dict[str, np.ndarray]
     n_failed: int
-
-
-def _draw_priors(ps: ParameterSet, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    out = {}
-    for name, p in ps.items():
-        prior = p.prior
-        if prior.distribution == "fixed":
-            continue
-        z = rng.standard_normal(n)
-        if prior.distribution == "lognormal":
-            x = p.value * np.exp(math.sqrt(math.log1p(prior.cv**2)) * z)
-        elif prior.distribution == "normal":
-            x = p.value + prior.sd * z
-        elif prior.distribution == "logitnormal":
-            x = 1 / (1 + np.exp(-(math.log(p.value / (1 - p.value)) + prior.sd * z)))
-        else:  # uniform on the bounds
-            lo, hi = p.bounds  # type: ignore[misc]
-            x = rng.uniform(lo, hi, n)
-        if p.bounds is not None:  # outside the bounds: redrawn below, never clipped
-            x = np.where((x < p.bounds[0]) | (x > p.bounds[1]), np.nan, x)
-        out[name] = x
-    return out
 
 
 def _patient_mappings(n: int, rng: np.random.Generator) -> tuple[list[dict], dict]:
@@ -119,6 +104,7 @@ def _patient_mappings(n: int, rng: np.random.Generator) -> tuple[list[dict], dic
             "donor": {"relation": "unrelated", "hla_match": "8/8"},
             "graft": {"source": "bone_marrow", "cd34_per_kg": float(dose[i])},
             "conditioning": {"regimen": str(regimen[i])},
+            "protocol": {"steps": list(GVHD_PROPHYLAXIS)},
         }
         for i in range(n)
     ]
@@ -129,29 +115,6 @@ def _patient_mappings(n: int, rng: np.random.Generator) -> tuple[list[dict], dic
         "era": np.full(n, "1990s"),
     }
     return maps, covariates
-
-
-def _feasible_values(scenarios, ps, rng) -> dict[str, np.ndarray]:
-    """Prior draws, one feasible set per patient (drawn again where the steady state fails)."""
-    from marrowsim.compile import compile_problem
-
-    n = len(scenarios)
-    values = _draw_priors(ps, n, rng)
-    for i in range(n):
-        for _attempt in range(200):
-            one = {k: v[i : i + 1] for k, v in values.items()}
-            if all(np.isfinite(v[0]) for v in one.values()):
-                try:
-                    compile_problem([scenarios[i]], ps, values=one)
-                    break
-                except InputError:
-                    pass
-            fresh = _draw_priors(ps, 1, rng)
-            for k in values:
-                values[k][i] = fresh[k][0]
-        else:
-            raise RuntimeError(f"no feasible prior draw for patient {i} in 200 attempts")
-    return values
 
 
 def _outcome_arrays(result, scenarios) -> dict[str, np.ndarray]:
@@ -189,14 +152,14 @@ def _outcome_arrays(result, scenarios) -> dict[str, np.ndarray]:
 def simulate_cohort(n: int = 1000, seed: int = 17, ps: ParameterSet | None = None) -> Cohort:
     """Run the transplant model for ``n`` virtual patients in each arm (8/8 and 7/8); patients
     whose integration fails in either arm are dropped from both (and counted)."""
-    from marrowsim.compile import compile_problem
+    from marrowsim.compile import compile_problem, sample_patient_values
     from marrowsim.engine.solve import solve
     from marrowsim.scenario import scenario_from_mapping
 
     ps = ps or default_parameters()
     rng = np.random.default_rng(seed)
     maps, covariates = _patient_mappings(n, rng)
-    values = _feasible_values([scenario_from_mapping(m) for m in maps], ps, rng)
+    values = sample_patient_values([scenario_from_mapping(m) for m in maps], ps, seed=rng)
     outcomes: dict[str, dict[str, np.ndarray]] = {}
     keep = np.ones(n, dtype=bool)
     for grade in ("8/8", "7/8"):
@@ -311,7 +274,6 @@ def _elsawy_check(mp: mortality.MortalityParameters) -> list[float]:
 
 def write(fitted: dict[str, float], summary: dict[str, Any], n: int, seed: int) -> None:
     """Store the fitted values and the run that produced them in the parameter files."""
-    sets = resources.files("marrowsim.parameters") / "sets"
     s = summary
     run = (
         f"Fitted by src/marrowsim/validation/calibrate_mortality.py (N={n} per arm, seed {seed}): "
@@ -322,16 +284,7 @@ def write(fitted: dict[str, float], summary: dict[str, Any], n: int, seed: int) 
         f"{s['secondary_graft_failure_8of8']:.3f}, 7/8 {s['primary_graft_failure_7of8']:.3f} + "
         f"{s['secondary_graft_failure_7of8']:.3f}."
     )
-    for name, value in fitted.items():
-        path = sets / FITTED_FILES[name]
-        text = path.read_text(encoding="utf-8")
-        block = rf"(\[parameters\.{name}\]\nvalue = )[^\n]+"
-        pattern = block + r"((?:\n(?!\[)[^\n]*)*?\nlocation = )[^\n]+"
-        replacement = f'\\g<1>{value:.5g}\\g<2>"{run}"'
-        text, count = re.subn(pattern, replacement, text)
-        if count != 1:
-            raise RuntimeError(f"could not find {name} in {path}")
-        path.write_text(text, encoding="utf-8")  # type: ignore[union-attr]
+    write_parameter_values(fitted, FITTED_FILES, digits=5, location=run)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,10 +17,8 @@ deterministic for a given start.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -28,6 +26,7 @@ from marrowsim.compile import compile_problem
 from marrowsim.engine.solve import solve
 from marrowsim.model.observables import OBSERVABLE_NAMES
 from marrowsim.parameters import ParameterSet, default_parameters
+from marrowsim.parameters.writer import write_parameter_values
 from marrowsim.scenario import scenario_from_mapping
 from marrowsim.validation.transplant_targets import (
     COMPARISONS,
@@ -137,7 +136,7 @@ MAX_LATE_SWING = 0.5
 
 
 def simulate_targets(
-    ps: ParameterSet, targets: tuple[Target, ...] | None = None
+    ps: ParameterSet, targets: tuple[Target, ...] | None = None, *, graded: bool = False
 ) -> tuple[dict[str, float], dict[str, dict[str, np.ndarray]], np.ndarray]:
     """Endpoint of every target for one parameter set (typical patient), and the raw courses."""
     targets = targets if targets is not None else all_targets()
@@ -155,7 +154,7 @@ def simulate_targets(
 
 def objective_terms(ps: ParameterSet) -> dict[str, float]:
     """Squared, tolerance-scaled misses of every fitted target, comparison and stability check."""
-    values, courses, days = simulate_targets(ps)
+    values, courses, days = simulate_targets(ps, graded=True)
     terms: dict[str, float] = {}
     for t in TARGETS:
         if not t.fitted:
@@ -163,14 +162,11 @@ def objective_terms(ps: ParameterSet) -> dict[str, float]:
         v = values[t.key]
         terms[t.key] = ((v - t.value) / t.tolerance) ** 2 if np.isfinite(v) else 100.0
     for c in COMPARISONS:
-        a, b = values[c.first], values[c.second]
-        if np.isfinite(a) and np.isfinite(b):
-            terms[c.key] = (min(0.0, c.margin(a, b)) / 0.5) ** 2
-        else:
-            terms[c.key] = 100.0
+        m = c.margin(values[c.first], values[c.second])
+        terms[c.key] = (min(0.0, m) / 0.5) ** 2 if np.isfinite(m) else 100.0
     late = days >= 60
     settled = days >= 40
-    transplants = {t.scenario["name"] for t in all_targets() if "graft" in t.scenario}
+    transplants = {t.scenario["name"] for t in all_targets() if "graft" in t.scenario and t.stable}
     for name, course in courses.items():
         if name not in transplants:
             continue
@@ -216,16 +212,7 @@ def calibrate(
 
 def write_values(values: dict[str, float]) -> None:
     """Replace ``value = ...`` of each fitted parameter in its TOML file (provenance kept)."""
-    folder = resources.files("marrowsim.parameters") / "sets"
-    for name, value in values.items():
-        path = folder / FITTED_FILES[name]
-        text = path.read_text(encoding="utf-8")
-        pattern = rf"(\[parameters\.{name}\]\nvalue = )([^\n]+)"
-        new, count = re.subn(pattern, rf"\g<1>{value:.4g}", text)
-        if count != 1:
-            raise RuntimeError(f"could not find parameter {name!r} in {path}")
-        with open(str(path), "w", encoding="utf-8") as fh:
-            fh.write(new)
+    write_parameter_values(values, FITTED_FILES)
 
 
 def report(ps: ParameterSet) -> str:
