@@ -39,8 +39,9 @@ AUTOIMMUNE_TARGET_COMPARTMENTS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.MKP)
 @njit(cache=True)
 def _emax(amount, ec50):
     """Fraction of the maximal effect, ``C / (C + EC50)`` (0 for no drug or no EC50)."""
-    if amount <= 0.0 or ec50 <= 0.0:
+    if ec50 <= 0.0:  # a constant: the drug is not modelled for this patient
         return 0.0
+    amount = max(amount, 0.0)  # max(), not a branch on the state: see docs/sbml.md §1
     return amount / (amount + ec50)
 
 
@@ -61,10 +62,11 @@ def eltrombopag_effect(y, c):
 def progenitor_suppression(y, c):
     """Factor (<= 1) on the self-renewal of myeloid and megakaryocyte progenitors while
     autoreactive T cells are active (their interferon-gamma and TNF suppress progenitors)."""
-    level = y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE]
-    if level <= 0.0:
+    sigma = c[K.K_AUTOIMMUNE_SUPPRESSION]
+    if sigma == 0.0:  # a constant: no aplastic anemia
         return 1.0
-    return 1.0 - c[K.K_AUTOIMMUNE_SUPPRESSION] * level * (1.0 - cyclosporine_inhibition(y, c))
+    level = max(y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE], 0.0)
+    return 1.0 - sigma * level * (1.0 - cyclosporine_inhibition(y, c))
 
 
 @njit(cache=True)
@@ -73,8 +75,8 @@ def autoimmunity_derivatives(y, c, active, dy, e_gvh):
     a0 = L.N_CELL_STATES
     level = y[a0 + L.AUX_AUTOREACTIVE]
     inhibition = cyclosporine_inhibition(y, c)
-    kill = c[K.K_AUTOIMMUNE_KILL] * level * (1.0 - inhibition)
-    if kill > 0.0:
+    kill = max(c[K.K_AUTOIMMUNE_KILL] * level * (1.0 - inhibition), 0.0)
+    if c[K.K_AUTOIMMUNE_KILL] != 0.0:  # a constant: aplastic anemia
         for k in AUTOIMMUNE_TARGET_CLASSES:
             if not active[k]:
                 continue

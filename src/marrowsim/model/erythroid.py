@@ -67,9 +67,11 @@ def erythroid_expansion_target(epo, loss, c):
     """Expansion X* >= 1 that the erythroid marrow tends to at relative EPO level ``epo`` when a
     fraction ``loss`` of the red-cell yield is lost to haemolysis and ineffective erythropoiesis."""
     x_max = c[K.K_ERYTHROID_EXPANSION_MAX]
-    if x_max <= 1.0 or loss <= 0.0:
+    if x_max <= 1.0:  # a constant: no lifelong anaemia
         return 1.0
-    excess = epo - 1.0 if epo > 1.0 else 0.0
+    # max(), not branches on the state (docs/sbml.md §1): no loss or no EPO excess gives X* = 1
+    loss = max(loss, 0.0)
+    excess = max(epo - 1.0, 0.0)
     return 1.0 + (x_max - 1.0) * loss * excess / (excess + c[K.K_ERYTHROID_EXPANSION_EC50])
 
 
@@ -77,6 +79,14 @@ def erythroid_expansion_target(epo, loss, c):
 def erythroid_expansion(x, epo, loss, c):
     """dX/dt: the expansion X follows its target with time constant 1/rate (days)."""
     return (erythroid_expansion_target(epo, loss, c) - x) * c[K.K_ERYTHROID_EXPANSION_RATE]
+
+
+@njit(cache=True)
+def yield_loss(ep_yield, ep_all):
+    """Fraction of the red-cell yield of the erythroid progenitors ``ep_all`` lost to haemolysis
+    and ineffective erythropoiesis, ``1 - yield / all`` (0 without progenitors). A guarded
+    division: the SBML export gives it a symbolic twin (``export/trace.py``)."""
+    return 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
 
 
 @njit(cache=True)

@@ -49,9 +49,7 @@ def leukemia_derivatives(y, c, cm, dy, a_hsc_base, mpp_gain, a_cmp, k_npm, k_rel
     """
     o = L.MALIGNANT * L.N_COMPARTMENTS
     k = L.MALIGNANT
-    a_l = a_hsc_base * cm[k, K.CM_HSC_FITNESS]
-    if a_l > 1.0:
-        a_l = 1.0
+    a_l = min(a_hsc_base * cm[k, K.CM_HSC_FITNESS], 1.0)  # min(), not a branch: docs/sbml.md
     p_l = c[K.K_LSC_DIVISION]
     lsc = y[o + L.HSC]
     dy[o + L.HSC] = (2.0 * a_l - 1.0) * p_l * lsc

@@ -16,7 +16,7 @@ from marrowsim.model.autoimmunity import (
     eltrombopag_effect,
     progenitor_suppression,
 )
-from marrowsim.model.erythroid import erythroid_expansion, red_cell_yield
+from marrowsim.model.erythroid import erythroid_expansion, red_cell_yield, yield_loss
 from marrowsim.model.leukemia import leukemia_derivatives
 from marrowsim.model.regulation import (
     demand_signal,
@@ -255,7 +255,7 @@ def rhs(t, y, c, cm, active, dy):
     autoimmunity_derivatives(y, c, active, dy, e_gvh)
 
     # --- auxiliary: the erythroid marrow expands and regresses slowly towards its target -------
-    loss = 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
+    loss = yield_loss(ep_yield, ep_all)
     dy[a0 + L.AUX_ERYTHROID_EXPANSION] = erythroid_expansion(x_ery, epo, loss, c)
 
     # --- auxiliary: filgrastim subcutaneous depot -> plasma ----------------------------------
