@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from marrowsim.export.symbolic import Expr, Twins, walk
+from marrowsim.export.symbolic import COMPARISONS, Expr, Twins, walk
 from marrowsim.model import layout as L
 
 # names SBML's infix syntax reads as constants or functions: never used as identifiers
 RESERVED = {"e", "pi", "time", "inf", "nan", "avogadro", "true", "false", "exp", "ln", "log"}
 RESERVED |= {"exponentiale", "notanumber", "infinity", "delay", "abs", "max", "min", "pow"}
+# truth values (a condition of piecewise) stay inline: an SBML parameter holds a number
+BOOLEAN_OPS = {*COMPARISONS, "and", "or"}
 
 
 @dataclass
@@ -89,7 +91,7 @@ def hoisted_names(claims, observables, rates, taken) -> dict[Expr, str]:
             names.setdefault(node, name)
     by_name: dict[str, list[tuple[Expr, Claim]]] = defaultdict(list)
     for node, claim in claims.items():
-        if node not in names and not node.is_leaf:
+        if node not in names and not node.is_leaf and node.op not in BOOLEAN_OPS:
             by_name[claim.name].append((node, claim))
     used = set(taken) | set(names.values())
     for name, items in by_name.items():
@@ -110,6 +112,8 @@ def hoisted_names(claims, observables, rates, taken) -> dict[Expr, str]:
     counter = 0
     for node in order:
         if node in names or node.is_leaf or parents[node] < 2 or size[node] < 4:
+            continue
+        if node.op in BOOLEAN_OPS:
             continue
         counter += 1
         names[node] = _unique(f"term{counter}", used)

@@ -12,7 +12,10 @@ moment:
   the day and a counter (``platelet_transfusions``, ``rbc_transfusions``);
 * a filgrastim "until" rule: the streak of consecutive mornings above the ANC threshold
   (``filgrastim_streak``), a done flag (``filgrastim_done``) and the dose into the depot, in the
-  engine's order (count the streak; stop once it reaches n days; else dose).
+  engine's order (count the streak; stop once it reaches n days; else dose);
+* an extinction rule (``engine/events.extinguish``, the leukemic clone): once the class's stem
+  cells are fewer than one cell, each of its compartments that holds less than one cell is
+  emptied, ``state := piecewise(0, abs(hsc) < one_cell && abs(state) < one_cell, state)``.
 """
 
 from __future__ import annotations
@@ -100,6 +103,8 @@ def morning_rules(model, out, problem: Problem, p: int, traced: TracedModel, obs
             flags[flag].append(below)
         elif kind == E.RULE_FILGRASTIM_UNTIL:
             _filgrastim(model, out, problem, p, r, traced, state, counters, flags)
+        elif kind == E.RULE_EXTINCTION:
+            _extinction(model, out, problem, p, r, traced, state)
         else:
             raise InputError(f"morning rule kind {kind} cannot be exported to SBML")
     for flag, conditions in flags.items():
@@ -154,3 +159,20 @@ def _filgrastim(model, out, problem, p, r, traced, state, counters, flags) -> No
     depot = state_id(L.N_CELL_STATES + L.AUX_FILG_DEPOT)
     state[depot] = state.get(depot, ctx.sym(depot)) + ctx.piecewise(dose, give, 0.0)
     flags["filgrastim_dose"].append(ctx.piecewise(dose, give, 0.0))
+
+
+def _extinction(model, out, problem, p, r, traced, state) -> None:
+    """``engine/events.extinguish``: fewer than one stem cell of class ``k`` is none; then every
+    compartment of the class holding less than one cell is emptied (the stem cells included)."""
+    ctx = traced.ctx
+    k = int(problem.rules[p, r, 1])
+    if k not in traced.classes:
+        return  # a class that never holds cells: nothing to extinguish
+    one_cell = _rule_parameter(ctx, model, out, problem, p, r, 2, "one_cell", "cells/kg")
+    o = k * L.N_COMPARTMENTS
+    ids = [state_id(o + j) for j in range(L.N_COMPARTMENTS)]
+    before = {sid: state.get(sid, ctx.sym(sid)) for sid in ids}  # after the earlier rules
+    gone = abs(before[state_id(o + L.HSC)]) < one_cell
+    for sid in ids:
+        below = ctx.logical("and", gone, abs(before[sid]) < one_cell)
+        state[sid] = ctx.piecewise(0.0, below, before[sid])

@@ -37,7 +37,7 @@ from marrowsim.export.elements import (
 from marrowsim.export.provenance import ConstantSource
 from marrowsim.export.rules import morning_rules
 from marrowsim.export.symbolic import walk
-from marrowsim.export.trace import TracedModel, modifier_id, state_id, trace_model
+from marrowsim.export.trace import Derived, TracedModel, modifier_id, state_id, trace_model
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 from marrowsim.model import observables as O
@@ -50,11 +50,13 @@ KIND_NAMES = {v: k[3:].lower() for k, v in vars(E).items() if k.startswith("EV_"
 @dataclass
 class SBMLModel:
     """An exported document and, for each SBML value, where it sits in a :class:`Problem`:
-    ``("constant", j)``, ``("modifier", k, m)``, ``("state", i)``, ``("event", row, field)`` or
-    ``("rule", row, field)``; :meth:`patient_values` reads another patient's numbers."""
+    ``("constant", j)``, ``("modifier", k, m)``, ``("state", i)``, ``("event", row, field)``,
+    ``("rule", row, field)`` or ``("derived",)`` (computed from the others by ``derived[id]``);
+    :meth:`patient_values` reads another patient's numbers."""
 
     document: libsbml.SBMLDocument
     sources: dict[str, tuple] = field(default_factory=dict)
+    derived: dict[str, Derived] = field(default_factory=dict)
 
     def to_string(self) -> str:
         return libsbml.writeSBMLToString(self.document)
@@ -68,7 +70,14 @@ class SBMLModel:
             "event": problem.events[p],
             "rule": problem.rules[p],
         }
-        return {sid: float(arrays[src[0]][src[1:]]) for sid, src in self.sources.items()}
+        values = {
+            sid: float(arrays[src[0]][src[1:]])
+            for sid, src in self.sources.items()
+            if src[0] != "derived"
+        }
+        for sid, derive in self.derived.items():
+            values[sid] = derive(values)
+        return {sid: values[sid] for sid in self.sources}  # in the order of sources
 
 
 def build_sbml(
@@ -144,6 +153,13 @@ def _states(model, out: SBMLModel, problem: Problem, p: int, traced: TracedModel
             )
             annotate(parameter, "classModifier", cloneClass=L.CLASS_NAMES[k], modifier=mname)
             out.sources[sid] = ("modifier", k, m)
+    for sid, derive in traced.derived.items():
+        value = traced.ctx.values[sid]
+        parameter = add_parameter(model, sid, value, "1", constant=True, name=derive.description)
+        arguments = ", ".join(traced.ctx.infix(a) for a in derive.args)
+        annotate(parameter, "derived", function=derive.function.__name__, arguments=arguments)
+        out.sources[sid] = ("derived",)
+        out.derived[sid] = derive
     for i in traced.states:
         sid = state_id(i)
         if i >= L.N_CELL_STATES:

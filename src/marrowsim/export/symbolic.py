@@ -98,6 +98,9 @@ class Expr:
     def exp(self) -> Expr:  # numpy calls this for np.exp(expr)
         return self.ctx.op("exp", self)
 
+    def __abs__(self) -> Expr:
+        return self.ctx.op("abs", self)
+
     def __bool__(self) -> bool:
         """A branch on constants only (a feature switched off by a zero rate) is decided by this
         patient's values; a branch on the state cannot be traced."""
@@ -159,6 +162,7 @@ for _name in (
     "__ge__",
     "__le__",
     "exp",
+    "__abs__",
 ):
 
     def _delegate(self: Parameter, *args: Any, _name: str = _name) -> Any:
@@ -176,16 +180,7 @@ class Context:
 
     def evaluate(self, node: Expr) -> Any:
         """The number (or truth value) of ``node`` if every symbol in it has a value, else None."""
-        if node.op == "num":
-            return node.value
-        if node.op == "sym":
-            return self.values.get(node.value)
-        args = [self.evaluate(a) for a in node.args]
-        if any(a is None for a in args):
-            return None
-        if node.op == "piecewise":
-            return args[0] if args[1] else args[2]
-        return _EVALUATE[node.op](*args)
+        return evaluate(node, self.values)
 
     def _intern(self, op: str, args: tuple[Expr, ...], value: Any = None) -> Expr:
         key = (op, tuple(id(a) for a in args), value)
@@ -237,6 +232,23 @@ class Context:
         return _infix(self.num(node), names or {}, top=True)
 
 
+def evaluate(node: Any, values: Mapping[str, float]) -> Any:
+    """The number (or truth value) of ``node`` with the symbols' ``values``; None if a symbol in
+    it has none. Plain numbers pass through."""
+    if not isinstance(node, Expr):
+        return node
+    if node.op == "num":
+        return node.value
+    if node.op == "sym":
+        return values.get(node.value)
+    args = [evaluate(a, values) for a in node.args]
+    if any(a is None for a in args):
+        return None
+    if node.op == "piecewise":
+        return args[0] if args[1] else args[2]
+    return _EVALUATE[node.op](*args)
+
+
 def _fold(ctx: Context, op: str, args: tuple[Expr, ...]) -> Expr | None:
     """Constant folding and the identities x+0, x-0, 0-x, x*1, x*0, x/1, 0/x, x^1, --x."""
     values = [a.value if a.op == "num" else None for a in args]
@@ -261,6 +273,8 @@ def _fold(ctx: Context, op: str, args: tuple[Expr, ...]) -> Expr | None:
         return None
     if op == "exp" and values[0] is not None:
         return ctx.num(math.exp(values[0]))
+    if op == "abs" and values[0] is not None:
+        return ctx.num(abs(values[0]))
     if op not in BINARY:
         return None
     a, b = values
@@ -284,6 +298,7 @@ _EVALUATE = {
     "^": lambda a, b: a**b,
     "neg": lambda a: -a,
     "exp": math.exp,
+    "abs": abs,
     "gt": lambda a, b: a > b,
     "lt": lambda a, b: a < b,
     "geq": lambda a, b: a >= b,
@@ -313,7 +328,7 @@ def _infix(node: Expr, names: Mapping[Expr, str], top: bool = False) -> str:
         return f"({parts[0]} {COMPARISONS[node.op]} {parts[1]})"
     if node.op in ("and", "or"):
         return "(" + (" && " if node.op == "and" else " || ").join(parts) + ")"
-    return f"{node.op}({', '.join(parts)})"  # exp, piecewise
+    return f"{node.op}({', '.join(parts)})"  # exp, abs, piecewise
 
 
 def walk(roots: Iterable[Expr]) -> list[Expr]:

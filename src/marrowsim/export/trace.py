@@ -7,10 +7,18 @@ The right-hand side (:func:`marrowsim.model.rhs.rhs`), the observables
 identifiers. Only the clone classes that can hold cells for this patient (active at the start, or
 filled by an event or a transfusion rule) are exported; the others are zero for the whole run and
 drop out of every expression.
+
+Three compiled helpers have hand-written twins here, each next to the function it replaces:
+the guarded divisions ``observables._ratio``, ``erythroid._ratio`` and ``erythroid.yield_loss``
+(``piecewise``), and ``erythroid.protected_fraction``, a lognormal tail (``erfc``, which SBML
+has no function for) of constants only: it becomes a constant parameter of its own, computed by
+the compiled function from the patient's constants and class modifiers (:class:`Derived`).
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +26,9 @@ import numpy as np
 from marrowsim.engine import events as E
 from marrowsim.engine.problem import Problem
 from marrowsim.export.names import Claim, capture_names, hoisted_names
-from marrowsim.export.symbolic import Context, Expr, symbolic_twins, walk
+from marrowsim.export.symbolic import Context, Expr, TraceError, evaluate, symbolic_twins, walk
 from marrowsim.model import constants as K
+from marrowsim.model import erythroid as ERY
 from marrowsim.model import layout as L
 from marrowsim.model import observables as O
 from marrowsim.model import rhs as R
@@ -54,6 +63,24 @@ class TracedEvent:
 
 
 @dataclass
+class Derived:
+    """A constant parameter computed from other SBML values by a compiled model function that has
+    no SBML math (``erythroid.protected_fraction``): ``function(*args)``, each argument an
+    expression of constants and class modifiers."""
+
+    function: Callable[..., float]
+    args: tuple[Expr, ...]
+    description: str
+
+    def __call__(self, values: Mapping[str, float]) -> float:
+        """The value for a patient whose constants and modifiers are ``values`` (SBML ids)."""
+        numbers = [evaluate(a, values) for a in self.args]
+        if any(x is None for x in numbers):  # pragma: no cover - checked when traced
+            raise TraceError(f"{self.description}: an argument is not a constant")
+        return float(self.function(*(float(x) for x in numbers)))
+
+
+@dataclass
 class TracedModel:
     ctx: Context
     classes: tuple[int, ...]
@@ -63,6 +90,7 @@ class TracedModel:
     observable_ids: dict[str, str]  # marrowsim observable name -> SBML id
     names: dict[Expr, str]  # hoisted intermediate values
     events: list[TracedEvent]
+    derived: dict[str, Derived] = field(default_factory=dict)  # id -> derived constant
 
 
 def exported_classes(problem: Problem, p: int) -> tuple[int, ...]:
@@ -81,12 +109,58 @@ def exported_classes(problem: Problem, p: int) -> tuple[int, ...]:
 
 
 def _ratio(ctx: Context):
-    def ratio(num, den):  # observables._ratio: num / den if den > 0 else 0
+    def ratio(num, den):  # observables._ratio, erythroid._ratio: num / den if den > 0 else 0
         if not isinstance(den, Expr):
             return num / den if den > 0.0 else 0.0
         return ctx.piecewise(num / den, den > 0.0, 0.0)
 
     return ratio
+
+
+def _yield_loss(ctx: Context):
+    def yield_loss(ep_yield, ep_all):  # erythroid.yield_loss: 1 - yield / all if all > 0 else 0
+        if not isinstance(ep_all, Expr):
+            return 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
+        return ctx.piecewise(1.0 - ep_yield / ep_all, ep_all > 0.0, 0.0)
+
+    return yield_loss
+
+
+def _protected_fraction(ctx: Context, derived: dict[str, Derived]):
+    """erythroid.protected_fraction(mean_pg, cv, threshold_pg) of constants only: a derived
+    constant ``protected_fraction_<class>`` (the class is the caller's loop variable ``k``)."""
+    by_args: dict[tuple[int, ...], Expr] = {}
+
+    def protected_fraction(mean_pg, cv, threshold_pg):
+        args = tuple(ctx.num(a) for a in (mean_pg, cv, threshold_pg))
+        if all(a.op == "num" for a in args):
+            return ERY.protected_fraction(*(a.value for a in args))
+        key = tuple(id(a) for a in args)
+        if key in by_args:
+            return by_args[key]
+        values = [ctx.evaluate(a) for a in args]
+        if any(v is None for v in values):
+            raise TraceError(
+                "erythroid.protected_fraction depends on the state: it has no SBML twin "
+                "(SBML has no erfc); only constants and class modifiers can be exported"
+            )
+        k = sys._getframe(1).f_locals.get("k")
+        base = f"protected_fraction_{L.CLASS_NAMES[k]}" if isinstance(k, int) else "protected"
+        sid, n = base, 2
+        while sid in derived:
+            sid, n = f"{base}_{n}", n + 1
+        where = f" of the {L.CLASS_NAMES[k]} class" if isinstance(k, int) else ""
+        derived[sid] = Derived(
+            ERY.protected_fraction,
+            args,
+            f"share of HbS-dominant red cells{where} with HbF per cell above hbf_protective_pg "
+            "(lognormal tail, erythroid.protected_fraction)",
+        )
+        ctx.values[sid] = derived[sid](ctx.values)
+        by_args[key] = ctx.sym(sid)
+        return by_args[key]
+
+    return protected_fraction
 
 
 def trace_model(problem: Problem, p: int = 0) -> TracedModel:
@@ -112,9 +186,15 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
             value = float(problem.class_modifiers[p, k, m])
             ctx.values[modifier_id(k, m)] = value
             cm[k, m] = ctx.sym(modifier_id(k, m)) if exported[k] else value
+    derived: dict[str, Derived] = {}
     twins = symbolic_twins(
         {"rhs": R.rhs, "observe": O.observe, "apply_event": E.apply_event},
-        {O._ratio: _ratio(ctx)},
+        {
+            O._ratio: _ratio(ctx),
+            ERY._ratio: _ratio(ctx),
+            ERY.yield_loss: _yield_loss(ctx),
+            ERY.protected_fraction: _protected_fraction(ctx, derived),
+        },
     )
     claims: dict[Expr, Claim] = {}
     dy = np.empty(L.N_STATES, dtype=object)
@@ -134,8 +214,9 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
     }
     events = _trace_events(ctx, twins["apply_event"], problem, p, y, c, cm, exported)
     taken |= set(ids.values()) | {f"morning_{name}" for name in O.OBSERVABLE_NAMES}
+    taken |= set(derived)
     names = hoisted_names(claims, observables, rates, taken)
-    return TracedModel(ctx, classes, states, rates, observables, ids, names, events)
+    return TracedModel(ctx, classes, states, rates, observables, ids, names, events, derived)
 
 
 def _trace_events(ctx, apply_event, problem, p, y, c, cm, exported) -> list[TracedEvent]:

@@ -68,12 +68,32 @@ CONSTANT_UNITS: dict[str, str] = {
     "epo_hb_slope": "1/(g/dL)",
     "filgrastim_to_gcsf": "1/(ug/kg)",
     "atg_kill": "1/d/(mg/kg)",
+    # disease models (model/leukemia.py, model/autoimmunity.py)
+    "cyclosporine_ec50": "mg/kg",
+    "eltrombopag_ec50": "mg/kg",
+    "atg_autoreactive_kill_rabbit": "1/d/(mg/kg)",
+    "atg_autoreactive_kill_horse": "1/d/(mg/kg)",
+    # erythroid disease (model/erythroid.py) and host-versus-graft rejection (model/rejection.py)
+    "hbf_protective_pg": "pg",
+    "hvg_antigen_ec50": _CELLS,
 }
 for _name in ("p_hsc", "k_mpp", "p_cmp", "p_gp", "k_npm", "d_neu", "p_ep", "k_retm", "k_retb"):
     CONSTANT_UNITS[_name] = _RATE
 for _name in ("k_rbc", "p_mkp", "k_mk", "k_plt", "p_lp", "lym_homeostatic_max", "d_lym"):
     CONSTANT_UNITS[_name] = _RATE
 for _name in ("filg_ka", "filg_ke_linear", "filg_ke_neutrophil", "k_hvg", "k_gvh", "atg_ke"):
+    CONSTANT_UNITS[_name] = _RATE
+for _name in (
+    "lsc_division_rate",
+    "leukemic_blast_clearance",
+    "autoimmune_kill_rate",
+    "autoreactive_regrowth_rate",
+    "cyclosporine_elimination_rate",
+    "eltrombopag_elimination_rate",
+    "erythroid_expansion_rate",
+    "hvg_expansion_rate",
+    "hvg_contraction_rate",
+):
     CONSTANT_UNITS[_name] = _RATE
 for _group in GROUPS:
     CONSTANT_UNITS[f"rad_alpha_{_group}"] = "1/Gy"
@@ -119,6 +139,17 @@ for _name in (
     "lp_ec50",
     "il7_eps",
     "lym_homeostatic_ec50",
+    "lsc_self_renewal_advantage",
+    "leukemic_progenitor_division_ratio",
+    "autoimmune_progenitor_suppression",
+    "cyclosporine_max_inhibition",
+    "horse_atg_potency",
+    "eltrombopag_tpo_equivalent",
+    "eltrombopag_hsc_stimulation",
+    "erythroid_expansion_max",
+    "erythroid_expansion_ec50",
+    "hvg_precursor_fraction",
+    "hvg_effector_capacity",
 ):
     CONSTANT_UNITS[_name] = "1"
 DRUG_DOSE_UNITS = {code: unit for code, unit in CONDITIONING_DRUGS.values()}
@@ -140,8 +171,11 @@ AUX_UNITS = {
     "donor_alloimmunity": "1",
     "cyclosporine": "mg/kg",
     "thiotepa_treosulfan": "mg/kg",
-    "reserved1": "1",
+    "erythroid_expansion": "1",  # X - 1
     "reserved2": "1",
+    "horse_atg": "mg/kg",
+    "eltrombopag": "mg/kg",
+    "autoreactive_t_cells": "1",  # relative to the untreated aplastic anemia
 }
 
 
