@@ -18,6 +18,7 @@ from numba import njit
 from marrowsim.engine.dopri import STATUS_NOT_FINITE, STATUS_OK, _integrate_segment, _prepare
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
 from marrowsim.engine.problem import Problem
+from marrowsim.model import layout as L
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.regulation import demand_signal
 from marrowsim.model.rhs import cytokine_signals
@@ -41,7 +42,7 @@ def _psi_trajectory(y0, c, cm, active0, scale, t_start, n_days, events, n_events
     active = active0.copy()
     work = np.empty((9, y.shape[0]))
     stages = (work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8])
-    idx = np.empty(y.shape[0], dtype=np.int64)
+    blocks = np.empty((L.N_CLASSES + 1, 2), dtype=np.int64)  # ranges of active states
     obs = np.zeros(N_OBSERVABLES)
     rule_state = np.zeros(N_RULE_STATE)
     h = 0.05
@@ -68,11 +69,11 @@ def _psi_trajectory(y0, c, cm, active0, scale, t_start, n_days, events, n_events
                 t_next = events[e, 0]
             while t < t_next - 1e-9:
                 t_sub = min(t_next, day + (np.floor((t - day) * per_day + 1e-9) + 1) / per_day)
-                m = _prepare(t, y, c, cm, active, stages, idx)
-                if m < 0:
+                nb = _prepare(t, y, c, cm, active, stages, blocks)
+                if nb < 0:
                     return n, STATUS_NOT_FINITE
                 st, h, _ = _integrate_segment(
-                    t, t_sub, y, h, c, cm, active, rtol, atol, scale, stages, idx, m, max_steps
+                    t, t_sub, y, h, c, cm, active, rtol, atol, scale, stages, blocks, nb, max_steps
                 )
                 if st != STATUS_OK:
                     return n, st
