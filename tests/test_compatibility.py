@@ -7,29 +7,16 @@ are skipped with a reason without it; grade and default paths need no data.
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 
+from hla_support import needs_data
 from marrowsim.cli import main
 from marrowsim.clinical import compatibility
 from marrowsim.clinical.compatibility import mismatch_summary, validate_typing
 from marrowsim.errors import DataNotFoundError, ScenarioError
 from marrowsim.scenario import scenario_from_mapping
-
-
-def hla_data_dir() -> Path | None:
-    env = os.environ.get("MARROWSIM_HLA_DATA")
-    path = Path(env) if env else (Path(__file__).parents[1] / ".." / "shared/data/imgt-hla")
-    return path.resolve() if (path / "hla_nom_g.txt").is_file() else None
-
-
-needs_data = pytest.mark.skipif(
-    hla_data_dir() is None,
-    reason="IPD-IMGT/HLA release not found: set MARROWSIM_HLA_DATA (see docs/hla.md)",
-)
 
 RECIPIENT = "A*01:01,A*02:01 B*08:01,B*07:02 C*07:01,C*07:02 DRB1*03:01,DRB1*15:01"
 # A*02:06 for A*02:01 (same antigen A2: allele mismatch both ways) and a C*07:01 homozygote

@@ -9,22 +9,16 @@ CB-tiny 1.3e7/unknown (dropped: TNC <= 1.5e7).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from hla_support import hla_data_dir
 from marrowsim.cli import main
 from marrowsim.errors import InputError
 
 DATA = Path(__file__).parent / "data"
 RECIPIENT = "A*01:01,A*02:01 B*08:01,B*07:02 C*07:01,C*07:02 DRB1*03:01,DRB1*15:01"
-
-
-def hla_data_dir() -> Path | None:
-    env = os.environ.get("MARROWSIM_HLA_DATA")
-    path = Path(env) if env else (Path(__file__).parents[1] / ".." / "shared/data/imgt-hla")
-    return path.resolve() if (path / "hla_nom_g.txt").is_file() else None
 
 
 pytestmark = [

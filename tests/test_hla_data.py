@@ -6,12 +6,12 @@ the verbatim shared 3.58.0 files and fetch it through a ``file://`` base URL (no
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from hla_support import hla_data_dir, needs_data
 from marrowsim.cli import main
 from marrowsim.clinical.hla import load_reference, match
 from marrowsim.clinical.hla.download import (
@@ -22,18 +22,6 @@ from marrowsim.clinical.hla.download import (
 )
 from marrowsim.clinical.hla.reference import find_release_dir, user_cache_dir
 from marrowsim.errors import DataNotFoundError, InputError
-
-
-def hla_data_dir() -> Path | None:
-    env = os.environ.get("MARROWSIM_HLA_DATA")
-    path = Path(env) if env else (Path(__file__).parents[1] / ".." / "shared/data/imgt-hla")
-    return path.resolve() if (path / "hla_nom_g.txt").is_file() else None
-
-
-needs_data = pytest.mark.skipif(
-    hla_data_dir() is None,
-    reason="IPD-IMGT/HLA release not found: set MARROWSIM_HLA_DATA (see docs/hla.md)",
-)
 
 UPSTREAM = {  # upstream path → file name in the shared copy
     "wmda/md5checksum.txt": "md5checksum.txt",

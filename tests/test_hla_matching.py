@@ -7,11 +7,10 @@ repository; skipped with a reason when neither exists.
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 
 import pytest
 
+from hla_support import hla_data_dir
 from marrowsim.clinical.hla import (
     UnknownAlleleError,
     load_reference,
@@ -20,13 +19,6 @@ from marrowsim.clinical.hla import (
     tce_category,
 )
 from marrowsim.errors import InputError, UnknownNameError
-
-
-def hla_data_dir() -> Path | None:
-    env = os.environ.get("MARROWSIM_HLA_DATA")
-    path = Path(env) if env else (Path(__file__).parents[1] / ".." / "shared/data/imgt-hla")
-    return path.resolve() if (path / "hla_nom_g.txt").is_file() else None
-
 
 pytestmark = [
     pytest.mark.hla,

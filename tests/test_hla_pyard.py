@@ -9,23 +9,16 @@ tmp. Expected values were observed with py-ard 2.4.2 on release 3.58.0 (clinical
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
+from hla_support import hla_data_dir
 from marrowsim.clinical.hla import load_reference, match
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pyard") is None, reason="py-ard is not installed (optional)"
 )
-
-
-def hla_data_dir() -> Path | None:
-    env = os.environ.get("MARROWSIM_HLA_DATA")
-    path = Path(env) if env else (Path(__file__).parents[1] / ".." / "shared/data/imgt-hla")
-    return path.resolve() if (path / "hla_nom_g.txt").is_file() else None
 
 
 @pytest.fixture(scope="module")

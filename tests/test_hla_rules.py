@@ -11,26 +11,13 @@ null allele counts as homozygous for the expressed one (Atlas), also for TCE; §
 from __future__ import annotations
 
 import functools
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
+from hla_support import hla_data_dir, needs_data
 from marrowsim.cli import main
 from marrowsim.clinical.hla import load_reference, match
-
-
-def hla_data_dir() -> Path | None:
-    env = os.environ.get("MARROWSIM_HLA_DATA")
-    path = Path(env) if env else (Path(__file__).parents[1] / ".." / "shared/data/imgt-hla")
-    return path.resolve() if (path / "hla_nom_g.txt").is_file() else None
-
-
-needs_data = pytest.mark.skipif(
-    hla_data_dir() is None,
-    reason="IPD-IMGT/HLA release not found: set MARROWSIM_HLA_DATA (see docs/hla.md)",
-)
 
 FULL = (
     "A*01:01,A*02:01 B*08:01,B*07:02 C*07:01,C*07:02 DRB1*03:01,DRB1*15:01 "

@@ -10,13 +10,12 @@ patients without an allogeneic donor are untouched. The calibration itself
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from hla_support import needs_data
 from marrowsim import default_parameters, load_scenario
 from marrowsim.compile import compile_problem
 from marrowsim.engine.solve import solve
@@ -32,17 +31,6 @@ from marrowsim.validation.population import simulate_population
 
 N, SEED, DAYS = 300, 41, 200
 
-
-def hla_data_dir() -> Path | None:
-    env = os.environ.get("MARROWSIM_HLA_DATA")
-    path = Path(env) if env else (Path(__file__).parents[1] / ".." / "shared/data/imgt-hla")
-    return path.resolve() if (path / "hla_nom_g.txt").is_file() else None
-
-
-needs_data = pytest.mark.skipif(
-    hla_data_dir() is None,
-    reason="IPD-IMGT/HLA release not found: set MARROWSIM_HLA_DATA (see docs/hla.md)",
-)
 
 RECIPIENT = "A*01:01,A*02:01 B*08:01,B*07:02 C*07:01,C*07:02 DRB1*03:01,DRB1*15:01"
 HOMOZYGOUS_C = "A*01:01,A*02:01 B*08:01,B*07:02 C*07:01 DRB1*03:01,DRB1*15:01"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,33 +32,12 @@ def _check_typing(v: str | None, where: str) -> str | None:
     return validate_typing(v, where=where)
 
 
-class CordUnit(_Strict):
-    """One cord blood unit, doses per kg of recipient weight (infused)."""
+class _HlaTyped(_Strict):
+    """A section with an HLA typing and/or a match grade given directly."""
 
-    tnc_per_kg: float = Field(gt=0, le=1e9)
-    cd34_per_kg: float = Field(gt=0, le=1e8)
-    hla_match: str | None = None
-    hla: str | None = None  # the unit's typing (matched against [patient] hla)
-
-    @field_validator("hla_match")
-    @classmethod
-    def _grade(cls, v: str | None) -> str | None:
-        return _check_grade(v)
-
-    @field_validator("hla")
-    @classmethod
-    def _typing(cls, v: str | None) -> str | None:
-        return _check_typing(v, "[graft] units hla")
-
-
-class Donor(_Strict):
-    """Whose cells the graft carries and how compatible they are."""
-
-    relation: Literal["autologous", "matched_sibling", "unrelated", "haploidentical", "cord"]
     hla: str | None = None
     hla_match: str | None = None  # e.g. "7/8": a grade given directly, needs no reference data
-    age_years: float | None = Field(default=None, ge=0, le=100)
-    sex: Literal["male", "female"] | None = None
+    hla_where: ClassVar[str] = "hla"  # how errors name the typing's place in the scenario
 
     @field_validator("hla_match")
     @classmethod
@@ -68,7 +47,25 @@ class Donor(_Strict):
     @field_validator("hla")
     @classmethod
     def _typing(cls, v: str | None) -> str | None:
-        return _check_typing(v, "[donor] hla")
+        return _check_typing(v, cls.hla_where)
+
+
+class CordUnit(_HlaTyped):
+    """One cord blood unit, doses per kg of recipient weight (infused); ``hla`` is matched
+    against ``[patient] hla``."""
+
+    hla_where: ClassVar[str] = "[graft] units hla"
+    tnc_per_kg: float = Field(gt=0, le=1e9)
+    cd34_per_kg: float = Field(gt=0, le=1e8)
+
+
+class Donor(_HlaTyped):
+    """Whose cells the graft carries and how compatible they are."""
+
+    hla_where: ClassVar[str] = "[donor] hla"
+    relation: Literal["autologous", "matched_sibling", "unrelated", "haploidentical", "cord"]
+    age_years: float | None = Field(default=None, ge=0, le=100)
+    sex: Literal["male", "female"] | None = None
 
 
 class Graft(_Strict):
