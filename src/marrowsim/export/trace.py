@@ -9,7 +9,7 @@ filled by an event or a transfusion rule) are exported; the others are zero for 
 drop out of every expression.
 
 Three compiled helpers have hand-written twins here, each next to the function it replaces:
-the guarded divisions ``observables._ratio``, ``erythroid._ratio`` and ``erythroid.yield_loss``
+the guarded divisions ``state_sums.guarded_ratio`` and ``erythroid.yield_loss``
 (``piecewise``), and ``erythroid.protected_fraction``, a lognormal tail (``erfc``, which SBML
 has no function for) of constants only: it becomes a constant parameter of its own, computed by
 the compiled function from the patient's constants and class modifiers (:class:`Derived`).
@@ -32,6 +32,7 @@ from marrowsim.model import erythroid as ERY
 from marrowsim.model import layout as L
 from marrowsim.model import observables as O
 from marrowsim.model import rhs as R
+from marrowsim.model import state_sums as S
 
 EVENT_TIME_TOLERANCE = 1e-9  # the engine's: events this close to a time happen at that time
 # observables that the morning rules set (observe() writes 0): exported as event-set parameters
@@ -109,7 +110,7 @@ def exported_classes(problem: Problem, p: int) -> tuple[int, ...]:
 
 
 def _ratio(ctx: Context):
-    def ratio(num, den):  # observables._ratio, erythroid._ratio: num / den if den > 0 else 0
+    def ratio(num, den):  # state_sums.guarded_ratio: num / den if den > 0 else 0
         if not isinstance(den, Expr):
             return num / den if den > 0.0 else 0.0
         return ctx.piecewise(num / den, den > 0.0, 0.0)
@@ -190,8 +191,7 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
     twins = symbolic_twins(
         {"rhs": R.rhs, "observe": O.observe, "apply_event": E.apply_event},
         {
-            O._ratio: _ratio(ctx),
-            ERY._ratio: _ratio(ctx),
+            S.guarded_ratio: _ratio(ctx),
             ERY.yield_loss: _yield_loss(ctx),
             ERY.protected_fraction: _protected_fraction(ctx, derived),
         },

@@ -29,6 +29,7 @@ from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.state_sums import class_sum, guarded_ratio
 
 ERYTHROID_OBSERVABLES = (
     ("hbf", "g/dL"),  # fetal haemoglobin in blood
@@ -116,29 +117,6 @@ def hbs_dominant(hbf, hbs):
 
 
 @njit(cache=True)
-def _red(y, k):
-    o = k * L.N_COMPARTMENTS
-    total = 0.0
-    for j in _RED:
-        total += y[o + j]
-    return total
-
-
-@njit(cache=True)
-def _sum(y, k, compartments):
-    o = k * L.N_COMPARTMENTS
-    total = 0.0
-    for j in compartments:
-        total += y[o + j]
-    return total
-
-
-@njit(cache=True)
-def _ratio(num, den):
-    return num / den if den > 0.0 else 0.0
-
-
-@njit(cache=True)
 def erythroid_observe(y, c, cm, active, epo, out, start):
     """Write the :data:`ERYTHROID_OBSERVABLES` of one patient into ``out[start:]``."""
     mch = c[K.K_MCH]
@@ -148,7 +126,7 @@ def erythroid_observe(y, c, cm, active, epo, out, start):
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
-        red = _red(y, k)
+        red = class_sum(y, k, _RED)
         mch_k = mch * cm[k, K.CM_MCH]
         hb_k = red * mch_k * to_g_dl
         f, s = cm[k, K.CM_HBF], cm[k, K.CM_HBS]
@@ -163,27 +141,27 @@ def erythroid_observe(y, c, cm, active, epo, out, start):
     out[start] = hbf
     out[start + 1] = hbs
     out[start + 2] = hb - hbf - hbs
-    out[start + 3] = 100.0 * _ratio(hbf, hb)
-    out[start + 4] = 100.0 * _ratio(hbs, hb)
-    out[start + 5] = _ratio(prone - prone_protected, red_all)
-    out[start + 6] = _ratio(prone_protected, prone)
+    out[start + 3] = 100.0 * guarded_ratio(hbf, hb)
+    out[start + 4] = 100.0 * guarded_ratio(hbs, hb)
+    out[start + 5] = guarded_ratio(prone - prone_protected, red_all)
+    out[start + 6] = guarded_ratio(prone_protected, prone)
 
     red_patient = 0.0
     for k in _PATIENT_CLASSES:
-        red_patient += _red(y, k)
-    red_donor = _red(y, L.DONOR) + _red(y, L.DONOR2)
-    out[start + 7] = _ratio(red_donor, red_patient)
-    out[start + 8] = _ratio(_red(y, L.EDITED), red_patient)
+        red_patient += class_sum(y, k, _RED)
+    red_donor = class_sum(y, L.DONOR, _RED) + class_sum(y, L.DONOR2, _RED)
+    out[start + 7] = guarded_ratio(red_donor, red_patient)
+    out[start + 8] = guarded_ratio(class_sum(y, L.EDITED, _RED), red_patient)
 
     hsc = blood = marrow = 0.0
     for k in _PATIENT_CLASSES:
         o = k * L.N_COMPARTMENTS
         hsc += y[o + L.HSC]
         blood += y[o + L.NEU] + y[o + L.LYM]
-        marrow += _sum(y, k, _MARROW_STEM_PROGENITOR)
+        marrow += class_sum(y, k, _MARROW_STEM_PROGENITOR)
     o = L.EDITED * L.N_COMPARTMENTS
     share = cm[L.EDITED, K.CM_EDITED_ALLELES]
-    out[start + 9] = _ratio(y[o + L.HSC], hsc)
-    out[start + 10] = share * _ratio(y[o + L.NEU] + y[o + L.LYM], blood)
-    out[start + 11] = share * _ratio(_sum(y, L.EDITED, _MARROW_STEM_PROGENITOR), marrow)
+    out[start + 9] = guarded_ratio(y[o + L.HSC], hsc)
+    out[start + 10] = share * guarded_ratio(y[o + L.NEU] + y[o + L.LYM], blood)
+    out[start + 11] = share * guarded_ratio(class_sum(y, L.EDITED, _MARROW_STEM_PROGENITOR), marrow)
     out[start + 12] = 1.0 + y[L.N_CELL_STATES + L.AUX_ERYTHROID_EXPANSION]

@@ -8,6 +8,7 @@ from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 from marrowsim.model.erythroid import ERYTHROID_OBSERVABLES, erythroid_observe
 from marrowsim.model.rhs import blood_counts, cytokine_signals
+from marrowsim.model.state_sums import class_sum, guarded_ratio
 
 OBSERVABLES = (
     ("anc", "10^9/L"),
@@ -117,22 +118,8 @@ _MARROW_COMPARTMENTS = (
 
 
 @njit(cache=True)
-def _ratio(num, den):
-    return num / den if den > 0.0 else 0.0
-
-
-@njit(cache=True)
 def _cell(y, k, j):
     return y[k * L.N_COMPARTMENTS + j]
-
-
-@njit(cache=True)
-def _class_sum(y, k, compartments):
-    o = k * L.N_COMPARTMENTS
-    total = 0.0
-    for j in compartments:
-        total += y[o + j]
-    return total
 
 
 @njit(cache=True)
@@ -163,16 +150,16 @@ def observe(y, c, cm, active, out):
     marrow = 0.0
     for k in range(L.N_CLASSES):
         retic += _cell(y, k, L.RETB)
-        red += _class_sum(y, k, _RED_COMPARTMENTS)
+        red += class_sum(y, k, _RED_COMPARTMENTS)
         hsc += _cell(y, k, L.HSC)
-        prog += _class_sum(y, k, _PROGENITOR_COMPARTMENTS)
-        marrow += _class_sum(y, k, _MARROW_COMPARTMENTS)
+        prog += class_sum(y, k, _PROGENITOR_COMPARTMENTS)
+        marrow += class_sum(y, k, _MARROW_COMPARTMENTS)
     out[O_RETIC] = retic / bv
     out[O_RBC] = red / c[K.K_BV] * 1e-12
     plt_transfused = 0.0
     for j in range(L.PLT1, L.PLT5 + 1):
         plt_transfused += _cell(y, L.TRANSFUSED, j)
-    red_transfused = _class_sum(y, L.TRANSFUSED, _RED_COMPARTMENTS)
+    red_transfused = class_sum(y, L.TRANSFUSED, _RED_COMPARTMENTS)
     out[O_PLT_ENDOGENOUS] = plt - plt_transfused / bv
     out[O_HB_ENDOGENOUS] = (
         hb - red_transfused * c[K.K_MCH] * cm[L.TRANSFUSED, K.CM_MCH] / c[K.K_BV] * 1e-13
@@ -184,22 +171,22 @@ def observe(y, c, cm, active, out):
     out[O_HSC_EDITED] = _cell(y, L.EDITED, L.HSC) * w
     out[O_HSC_MALIGNANT] = _cell(y, L.MALIGNANT, L.HSC) * w
     out[O_PROG] = prog * w
-    out[O_PROG_HOST] = _class_sum(y, L.HOST, _PROGENITOR_COMPARTMENTS) * w
+    out[O_PROG_HOST] = class_sum(y, L.HOST, _PROGENITOR_COMPARTMENTS) * w
     out[O_PROG_DONOR] = (
-        _class_sum(y, L.DONOR, _PROGENITOR_COMPARTMENTS)
-        + _class_sum(y, L.DONOR2, _PROGENITOR_COMPARTMENTS)
+        class_sum(y, L.DONOR, _PROGENITOR_COMPARTMENTS)
+        + class_sum(y, L.DONOR2, _PROGENITOR_COMPARTMENTS)
     ) * w
-    out[O_PROG_EDITED] = _class_sum(y, L.EDITED, _PROGENITOR_COMPARTMENTS) * w
-    out[O_PROG_MALIGNANT] = _class_sum(y, L.MALIGNANT, _PROGENITOR_COMPARTMENTS) * w
+    out[O_PROG_EDITED] = class_sum(y, L.EDITED, _PROGENITOR_COMPARTMENTS) * w
+    out[O_PROG_MALIGNANT] = class_sum(y, L.MALIGNANT, _PROGENITOR_COMPARTMENTS) * w
     neu_all, neu_donor = _normal_and_donor(y, L.NEU)
     lym_all, lym_donor = _normal_and_donor(y, L.LYM)
     hsc_normal, hsc_donor = _normal_and_donor(y, L.HSC)
-    out[O_CHIM_MYELOID] = _ratio(neu_donor, neu_all)
-    out[O_CHIM_LYMPHOID] = _ratio(lym_donor, lym_all)
-    out[O_CHIM_HSC] = _ratio(hsc_donor, hsc_normal)
-    out[O_EDITED_MYELOID] = _ratio(_cell(y, L.EDITED, L.NEU), neu_all)
-    blasts = _class_sum(y, L.MALIGNANT, _MARROW_COMPARTMENTS)
-    out[O_BLASTS] = _ratio(blasts, marrow)
+    out[O_CHIM_MYELOID] = guarded_ratio(neu_donor, neu_all)
+    out[O_CHIM_LYMPHOID] = guarded_ratio(lym_donor, lym_all)
+    out[O_CHIM_HSC] = guarded_ratio(hsc_donor, hsc_normal)
+    out[O_EDITED_MYELOID] = guarded_ratio(_cell(y, L.EDITED, L.NEU), neu_all)
+    blasts = class_sum(y, L.MALIGNANT, _MARROW_COMPARTMENTS)
+    out[O_BLASTS] = guarded_ratio(blasts, marrow)
     out[O_BLASTS_PERCENT] = 100.0 * out[O_BLASTS]
     out[O_AUTOREACTIVE] = y[L.N_CELL_STATES + L.AUX_AUTOREACTIVE]
     out[O_HOST_ANTIDONOR] = y[L.N_CELL_STATES + L.AUX_HOST_IMMUNITY]
