@@ -20,11 +20,11 @@ import hashlib
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from marrowsim.errors import DataNotFoundError
+from marrowsim.io import write_bytes_atomic
 
 ENV_DATA = "MARROWSIM_HLA_DATA"
 ENV_CACHE = "MARROWSIM_CACHE_DIR"
@@ -298,10 +298,7 @@ def _load_indexed(root: Path, digest: str, cache: bool, cache_dir: Path) -> HlaR
     if cache:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(ref, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, target)
+            write_bytes_atomic(target, pickle.dumps(ref, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:  # an unwritable cache only costs speed
             pass
     return ref
