@@ -186,8 +186,9 @@ def healthy_adult(sizes: Sizes, seed: int) -> CaseResult:
         "Each patient starts at the steady state of their own parameters, so this case measures "
         "the cost of integrating an exact equilibrium. LSODA then takes very long steps (a few "
         "hundred right-hand-side calls for the year, most of them for finite-difference "
-        "Jacobians), while the engine steps at least once a day because it stops every morning "
-        "to record the counts and apply rules; the ratio is smallest here.",
+        "Jacobians), while the engine takes a step a day (its longest step: explicit steps "
+        "at their stability limit, ~1.3 days, would make the equilibrium oscillate at the "
+        "tolerance level); the ratio is smallest here.",
     )
     return result
 
