@@ -20,7 +20,7 @@ from marrowsim.model.regulation import (
     mpp_demand_gain,
     niche_occupancy,
 )
-from marrowsim.model.rhs import cytokine_signals, rhs_numpy
+from marrowsim.model.rhs import cytokine_signals, hill_power, rhs_numpy
 from marrowsim.parameters import default_parameters
 from marrowsim.scenario import load_scenario
 
@@ -81,3 +81,10 @@ def test_rhs_uses_the_published_stem_and_mpp_equations(problem):
         for i, expected in ref.items():
             # alloimmune kill acts on these compartments too; it is zero without a donor
             assert dy[i] == pytest.approx(expected, rel=1e-12, abs=1e-12 * abs(y[i]))
+
+
+@pytest.mark.parametrize("n", [1.5, 1.0, 2.0, 0.7])
+def test_hill_power_is_pow_within_an_ulp(n):
+    x = np.concatenate([[0.0], np.geomspace(1e-12, 1e6, 400)])
+    got = np.array([hill_power(v, n) for v in x])
+    np.testing.assert_allclose(got, x**n, rtol=4.5e-16, atol=0)  # two ulps of 1

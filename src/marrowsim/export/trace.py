@@ -8,9 +8,10 @@ identifiers. Only the clone classes that can hold cells for this patient (active
 filled by an event or a transfusion rule) are exported; the others are zero for the whole run and
 drop out of every expression.
 
-Three compiled helpers have hand-written twins here, each next to the function it replaces:
+Four compiled helpers have hand-written twins here, each next to the function it replaces:
 the guarded divisions ``state_sums.guarded_ratio`` and ``erythroid.yield_loss``
-(``piecewise``), and ``erythroid.protected_fraction``, a lognormal tail (``erfc``, which SBML
+(``piecewise``), ``rhs.hill_power`` (``x ^ n``: the compiled function has a fast path for one
+exponent), and ``erythroid.protected_fraction``, a lognormal tail (``erfc``, which SBML
 has no function for) of constants only: it becomes a constant parameter of its own, computed by
 the compiled function from the patient's constants and class modifiers (:class:`Derived`).
 """
@@ -118,6 +119,10 @@ def _ratio(ctx: Context):
     return ratio
 
 
+def _hill_power(x, n):  # rhs.hill_power: x ** n, with a cheaper path for n = 1.5
+    return x**n
+
+
 def _yield_loss(ctx: Context):
     def yield_loss(ep_yield, ep_all):  # erythroid.yield_loss: 1 - yield / all if all > 0 else 0
         if not isinstance(ep_all, Expr):
@@ -192,6 +197,7 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
         {"rhs": R.rhs, "observe": O.observe, "apply_event": E.apply_event},
         {
             S.guarded_ratio: _ratio(ctx),
+            R.hill_power: _hill_power,
             ERY.yield_loss: _yield_loss(ctx),
             ERY.protected_fraction: _protected_fraction(ctx, derived),
         },
