@@ -22,6 +22,7 @@ from marrowsim.model.steady_state import (
     steady_state,
 )
 from marrowsim.parameters import ParameterSet
+from marrowsim.parameters.patient_values import PatientValues
 from marrowsim.parameters.priors import MAX_REDRAWS, sample_values
 from marrowsim.scenario import Scenario
 
@@ -83,23 +84,6 @@ def _merged_values(
             raise InputError(f"parameter {name!r}: expected {n} values, got shape {arr.shape}")
         merged[name] = np.broadcast_to(arr, (n,)).copy()
     return merged
-
-
-class _PatientValues(Mapping[str, float]):
-    """Patient ``i``'s parameter values, read from the batch's arrays on demand (building a dict
-    of every parameter for every patient cost more than the event builders themselves)."""
-
-    def __init__(self, merged: Mapping[str, np.ndarray], i: int) -> None:
-        self._merged, self._i = merged, i
-
-    def __getitem__(self, name: str) -> float:
-        return float(self._merged[name][self._i])
-
-    def __iter__(self):
-        return iter(self._merged)
-
-    def __len__(self) -> int:
-        return len(self._merged)
 
 
 def _covariates(scenarios: Sequence[Scenario], parameters: ParameterSet):
@@ -183,7 +167,7 @@ def compile_problem(
 
     all_events, all_rules = [], []
     for i, s in enumerate(scenarios):
-        pv = _PatientValues(merged, i)
+        pv = PatientValues(merged, i)
         evs: list[Event] = []
         rules: list[Rule] = []
         for builder in EVENT_BUILDERS:

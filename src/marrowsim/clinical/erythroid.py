@@ -33,6 +33,7 @@ import numpy as np
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 from marrowsim.model.erythroid import hbs_dominant, protected_fraction
+from marrowsim.parameters.patient_values import PatientValues
 
 ERYTHROID_DIAGNOSES = ("sickle_cell", "beta_thalassemia")
 TRANSFUSION_DEPENDENT = ("beta_thalassemia",)
@@ -179,7 +180,7 @@ def apply_erythroid_disease(
     patients with sickle cell disease or beta-thalassaemia."""
     diseased = []
     for i, s in enumerate(scenarios):
-        v = {k: float(x[i]) for k, x in values.items()}
+        v = PatientValues(values, i)
         for k, phenotype in class_phenotypes(s, v).items():
             phenotype.write(class_mods[i, k])
         if s.patient.diagnosis in ERYTHROID_DIAGNOSES:
