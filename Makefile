@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks README.md docs
 	$(BIN)/python -m pytest -n 2 -q
 
 test-slow: $(STAMP)
@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks README.md docs
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
