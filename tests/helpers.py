@@ -20,6 +20,20 @@ from marrowsim.validation.physiology import (  # noqa: F401  (re-exported for th
     label,
 )
 
+# what issue 6 requires of every arm of `marrowsim cohort --json` (and of summarise_arm)
+ARM_SUMMARY_KEYS = (
+    "n",
+    "neutrophil_engraftment_day_median",
+    "neutrophil_engraftment_day_iqr",
+    "platelet_engraftment_day_median",
+    "platelet_engraftment_day_iqr",
+    "primary_graft_failure_fraction",
+    "cif_neutrophil_day28",
+    "cif_neutrophil_day42",
+    "cif_platelet_day28",
+    "cif_platelet_day42",
+)
+
 
 def series(problem: Problem, name: str, **options) -> np.ndarray:
     """One observable of patient 0, one value per morning."""
