@@ -8,8 +8,6 @@ test reference ``engine/reference.py``, which restarts every morning to apply ru
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -28,55 +26,19 @@ def solve_ivp_loop(
     atol: float,
     max_step: float = np.inf,
 ) -> np.ndarray:
-    """Morning observables ``(len(patients), days + 1, N_OBSERVABLES)`` from a solve_ivp loop.
-
-    Patients with morning rules (transfusions, filgrastim "until") go through
-    :func:`_one_patient_with_rules`."""
+    """Morning observables ``(len(patients), days + 1, N_OBSERVABLES)`` from a solve_ivp loop."""
     out = np.full((len(patients), problem.n_days + 1, N_OBSERVABLES), np.nan)
     for row, p in enumerate(patients):
-        one = _one_patient_with_rules if problem.n_rules[int(p)] > 0 else _one_patient
-        one(problem, int(p), method, rtol, atol, max_step, out[row])
+        _one_patient(problem, int(p), method, rtol, atol, max_step, out[row])
     return out
 
 
 def _one_patient(problem: Problem, p: int, method, rtol, atol, max_step, obs) -> None:
-    y = problem.y0[p].copy()
-    active = problem.active[p].copy()
-    c, cm = problem.constants[p], problem.class_modifiers[p]
-    events = problem.events[p, : int(problem.n_events[p])]
-    atol_vec = atol * problem.scale[p]
-    dy = np.empty_like(y)
-
-    def fun(t, yy):
-        rhs(t, yy, c, cm, active, dy)
-        return dy.copy()
-
-    t0, t1 = float(problem.t_start), float(problem.t_start + problem.n_days)
-    mornings = np.arange(problem.n_days + 1) + t0
-    cuts = sorted({t0, t1, *(float(t) for t in events[:, 0] if t0 < t < t1)})
-    observe(y, c, cm, active, obs[0])
-    for a, b in itertools.pairwise(cuts):
-        for ev in events:  # events at the start of this segment, after that morning's counts
-            if abs(ev[0] - a) < 1e-9:
-                apply_event(ev, y, c, cm, active)
-        inside = mornings[(mornings > a) & (mornings <= b)]
-        t_eval = np.union1d(inside, [b])
-        sol = solve_ivp(
-            fun, (a, b), y, method, t_eval=t_eval, rtol=rtol, atol=atol_vec, max_step=max_step
-        )
-        if not sol.success:
-            return
-        for k, t in enumerate(sol.t):
-            if t in inside:
-                observe(sol.y[:, k], c, cm, active, obs[round(t - t0)])
-        y = sol.y[:, -1].copy()
-
-
-def _one_patient_with_rules(problem: Problem, p: int, method, rtol, atol, max_step, obs) -> None:
     """The engine's order of operations (every morning: observe, rules, that day's events), with
     LSODA driven as favourably as rules allow: one ``solve_ivp`` call per event-free stretch with
     ``t_eval`` at the mornings; the morning rules are evaluated on each morning's state in turn,
-    and the integration restarts from a morning only when a rule changed the state there."""
+    and the integration restarts from a morning only when a rule changed the state there (a
+    patient without rules never restarts)."""
     y = problem.y0[p].copy()
     active = problem.active[p].copy()
     c, cm = problem.constants[p], problem.class_modifiers[p]
