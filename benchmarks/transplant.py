@@ -21,7 +21,6 @@ from cases import TRUTH_MAX_STEP, TRUTH_TOLERANCE, CaseResult, Sizes, _times, re
 from measure import problem
 
 from marrowsim.engine.solve import solve
-from marrowsim.model.observables import N_OBSERVABLES
 
 HERE = Path(__file__).resolve().parent
 LSODA_LADDER = (1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11)
@@ -52,14 +51,8 @@ def _roadrunner_runner(prob):
 
 
 def _roadrunner(runner, prob, patients, tol) -> np.ndarray:
-    integrator = runner.rr.integrator
-    integrator.relative_tolerance = tol
-    integrator.absolute_tolerance = tol
-    out = np.empty((len(patients), prob.n_days + 1, N_OBSERVABLES))
-    for row, p in enumerate(patients):
-        runner.set_patient(prob, int(p))
-        out[row] = runner.morning_observables(prob.n_days)
-    return out
+    runner.set_tolerances(rtol=tol, atol=tol)
+    return runner.observables(prob, patients)
 
 
 @register(

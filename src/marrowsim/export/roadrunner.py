@@ -8,6 +8,8 @@ initial values and resets, which is much faster than loading the document again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from marrowsim.engine.problem import Problem
@@ -31,14 +33,18 @@ class MorningRunner:
         roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
         self.model = model
         self.rr = roadrunner.RoadRunner(model.to_string())
+        self.rr.integrator.maximum_num_steps = max_steps
+        self.set_tolerances(rtol=rtol, atol=atol)
+        self.rr.timeCourseSelections = ["time"] + [f"morning_{n}" for n in OBSERVABLE_NAMES]
+        self._keys = [f"init({sid})" for sid in model.sources]
+        self._states = [(sid, src[1]) for sid, src in model.sources.items() if src[0] == "state"]
+
+    def set_tolerances(self, *, rtol: float, atol: float) -> None:
+        """CVODE's relative and absolute tolerance for the next simulations."""
         integrator = self.rr.integrator
         integrator.relative_tolerance = rtol
         integrator.absolute_tolerance = atol
-        integrator.maximum_num_steps = max_steps
-        self.rr.timeCourseSelections = ["time"] + [f"morning_{n}" for n in OBSERVABLE_NAMES]
-        self._keys = [f"init({sid})" for sid in model.sources]
         self.atol = atol
-        self._states = [(sid, src[1]) for sid, src in model.sources.items() if src[0] == "state"]
 
     def set_patient(self, problem: Problem, p: int, *, atol_scale: bool = False) -> None:
         """Load patient ``p`` of ``problem`` (the protocol of the exported patient) and reset
@@ -65,15 +71,11 @@ class MorningRunner:
         assert out.shape == (n_days + 1, N_OBSERVABLES)
         return out
 
-
-def roadrunner_observables(
-    model: SBMLModel, problem: Problem, patients: np.ndarray | list[int], **tolerances: float
-) -> np.ndarray:
-    """Morning observables ``(len(patients), days + 1, N_OBSERVABLES)`` of ``problem``'s
-    patients, simulated by libroadrunner from ``model`` (exported from one of them)."""
-    runner = MorningRunner(model, **tolerances)
-    out = np.empty((len(patients), problem.n_days + 1, N_OBSERVABLES))
-    for row, p in enumerate(patients):
-        runner.set_patient(problem, int(p))
-        out[row] = runner.morning_observables(problem.n_days)
-    return out
+    def observables(self, problem: Problem, patients: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Morning observables ``(len(patients), days + 1, N_OBSERVABLES)`` of ``problem``'s
+        patients (the protocol of the exported patient), one after the other."""
+        out = np.empty((len(patients), problem.n_days + 1, N_OBSERVABLES))
+        for row, p in enumerate(patients):
+            self.set_patient(problem, int(p))
+            out[row] = self.morning_observables(problem.n_days)
+        return out
