@@ -169,8 +169,11 @@ def _accept_step(y, stages, blocks, nb):
 
 @njit(cache=True)
 def _next_step_size(h, err, err_prev):
-    """Step size after an accepted step, and the error to remember: PI controller (alpha = 0.17,
-    beta = 0.04), safety 0.9, growth within [0.2, 5]."""
+    """Step size after an attempt of size ``h`` with error norm ``err``, and the error to
+    remember. Accepted (``err <= 1``): PI controller (alpha = 0.17, beta = 0.04), safety 0.9,
+    growth within [0.2, 5]. Rejected: shrink by ``0.9 err^(-1/5)``, at most 5-fold."""
+    if err > 1.0:
+        return h * max(0.2, 0.9 * err ** (-1.0 / 5.0)), err_prev
     fac = 0.9 * err ** (-0.17) * err_prev**0.04 if err > 0 else 5.0
     fac = min(5.0, max(0.2, fac))
     return h * fac, max(err, 1e-4)
@@ -222,9 +225,7 @@ def _integrate_segment(
         if err <= 1.0:
             t += h
             _accept_step(y, stages, blocks, nb)
-            h, err_prev = _next_step_size(h, err, err_prev)
-        else:
-            h *= max(0.2, 0.9 * err ** (-1.0 / 5.0))
+        h, err_prev = _next_step_size(h, err, err_prev)
         if h < 1e-10:
             return STATUS_STEP_TOO_SMALL, h, steps
     return STATUS_OK, h, steps
@@ -261,9 +262,9 @@ def _integrate_stretch(t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, b
             return STATUS_NOT_FINITE, h, steps, t, d
         steps += 1
         steps_today += 1
+        h_next, err_prev = _next_step_size(h, err, err_prev)
         if err <= 1.0:
             t_new = t1 if last else t + h
-            h_next, err_prev = _next_step_size(h, err, err_prev)
             # the mornings inside this step (a morning at t1 is the caller's: events may follow)
             while d <= n_days and day0 + d < t1 - 1e-9 and day0 + d <= t_new + 1e-9:
                 morning = float(day0 + d)
@@ -280,9 +281,7 @@ def _integrate_stretch(t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, b
                     return STATUS_OK, h_next, steps, morning, d
             t = t_new
             _accept_step(y, stages, blocks, nb)
-            h = h_next
-        else:
-            h *= max(0.2, 0.9 * err ** (-1.0 / 5.0))
+        h = h_next
         if h < 1e-10:
             return STATUS_STEP_TOO_SMALL, h, steps, t, d
     return STATUS_OK, h, steps, t1, d
