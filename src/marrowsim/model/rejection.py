@@ -45,7 +45,8 @@ def donor_antigen_signal(y, c):
 @njit(cache=True)
 def lymphopenic_drive(il7, c):
     """Share of the maximal expansion that the IL-7 excess of lymphopenia allows, in [0, 1): 0 at
-    the steady-state IL-7 (the same Hill function as homeostatic proliferation)."""
+    the steady-state IL-7. The same Hill function drives the host's anti-donor effectors and the
+    homeostatic proliferation of all lymphocytes (``rhs``)."""
     excess = max(il7 - 1.0, 0.0)
     return excess / (excess + c[K.K_LYM_HOMEOSTATIC_EC50])
 

@@ -25,7 +25,7 @@ from marrowsim.model.regulation import (
     mpp_demand_gain,
     niche_occupancy,
 )
-from marrowsim.model.rejection import host_effector_derivative
+from marrowsim.model.rejection import host_effector_derivative, lymphopenic_drive
 
 # compartments attacked by alloreactive T cells: stem, progenitor and lymphoid cells
 _IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP, L.LYM)
@@ -169,8 +169,7 @@ def rhs(t, y, c, cm, active, dy):
     a_mkp *= suppression
     a_lp = _self_renewal(il7, c[K.K_A_LP_MIN], c[K.K_A_LP_MAX], c[K.K_LP_EC50], hill)
     # IL-7-driven homeostatic proliferation of mature lymphocytes, only above the steady state
-    excess = max(il7 - 1.0, 0.0)
-    homeostatic = c[K.K_LYM_HOMEOSTATIC_MAX] * excess / (excess + c[K.K_LYM_HOMEOSTATIC_EC50])
+    homeostatic = c[K.K_LYM_HOMEOSTATIC_MAX] * lymphopenic_drive(il7, c)
 
     k_mpp = c[K.K_K_MPP]
     alpha = c[K.K_ALPHA_MPP]
