@@ -7,10 +7,13 @@ derivatives of the published form (docs/model.md) to within 1e-12, relative.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from marrowsim.compile import compile_problem
+from marrowsim.engine.events import EV_ADD_CELLS
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 from marrowsim.model.regulation import (
@@ -56,6 +59,8 @@ def _reference_stem_mpp(y, c, cm, active):
     for k in range(L.N_CLASSES):
         if k == L.MALIGNANT:  # the leukemic hierarchy has its own equations (test_leukemia.py)
             continue
+        if k == L.TRANSFUSED:  # transfused blood cells only: no stem or multipotent cells
+            continue
         o = k * L.N_COMPARTMENTS
         a = min(1.0, a_max / (1 + (2 * a_max - 1) * occ) * cm[k, K.CM_HSC_FITNESS])
         h, m1, m2 = y[o + L.HSC], y[o + L.MPP1], y[o + L.MPP2]
@@ -72,7 +77,7 @@ def test_rhs_uses_the_published_stem_and_mpp_equations(problem):
     active = np.ones(L.N_CLASSES, dtype=bool)
     for _ in range(20):
         y = problem.y0[0] * rng.uniform(0.0, 3.0, problem.y0.shape[1])
-        for k in range(1, L.N_CLASSES):  # cells in every class
+        for k in range(1, L.TRANSFUSED):  # cells in every class that makes cells
             y[k * L.N_COMPARTMENTS : (k + 1) * L.N_COMPARTMENTS] = y[: L.N_COMPARTMENTS] * 0.1
         cm = problem.class_modifiers[0].copy()
         cm[:, K.CM_HSC_FITNESS] = rng.uniform(0.7, 1.6, L.N_CLASSES)
@@ -88,3 +93,39 @@ def test_hill_power_is_pow_within_an_ulp(n):
     x = np.concatenate([[0.0], np.geomspace(1e-12, 1e6, 400)])
     got = np.array([hill_power(v, n) for v in x])
     np.testing.assert_allclose(got, x**n, rtol=4.5e-16, atol=0)  # two ulps of 1
+
+
+def test_transfused_cells_age_as_a_class_of_blood_cells_alone_would(problem):
+    """``rhs`` computes only red-cell and platelet ageing for the transfused class (it holds
+    nothing else); a cell-making class holding the same blood cells and nothing else has exactly
+    the same derivatives."""
+    rng = np.random.default_rng(7)
+    c = problem.constants[0]
+    cm = problem.class_modifiers[0].copy()
+    cm[L.DONOR] = cm[L.TRANSFUSED]
+    active = np.zeros(L.N_CLASSES, dtype=bool)
+    active[[L.HOST, L.DONOR, L.TRANSFUSED]] = True
+    blood = [*range(L.RBC1, L.RBC4 + 1), *range(L.PLT1, L.PLT5 + 1)]
+    for _ in range(10):
+        y = problem.y0[0] * rng.uniform(0.5, 1.5, problem.y0.shape[1])
+        y[L.DONOR * L.N_COMPARTMENTS : L.N_CELL_STATES] = 0.0
+        for j in blood:
+            v = y[j] * rng.uniform(0.01, 0.5)
+            y[L.cell_index(L.DONOR, j)] = v
+            y[L.cell_index(L.TRANSFUSED, j)] = v
+        dy = rhs_numpy(0.0, y, c, cm, active)
+        donor = dy[L.DONOR * L.N_COMPARTMENTS : (L.DONOR + 1) * L.N_COMPARTMENTS]
+        transfused = dy[L.TRANSFUSED * L.N_COMPARTMENTS : (L.TRANSFUSED + 1) * L.N_COMPARTMENTS]
+        np.testing.assert_array_equal(transfused, donor)
+        assert np.count_nonzero(transfused) == len(blood)
+
+
+def test_a_problem_with_other_cells_in_the_transfused_class_is_refused(problem):
+    y0 = problem.y0.copy()
+    y0[0, L.cell_index(L.TRANSFUSED, L.HSC)] = 1.0
+    with pytest.raises(ValueError, match="transfused class may hold only"):
+        dataclasses.replace(problem, y0=y0)
+    events = np.zeros((1, 1, problem.events.shape[2]))
+    events[0, 0, :5] = (0.0, EV_ADD_CELLS, L.TRANSFUSED, L.NEU, 1e6)
+    with pytest.raises(ValueError, match="may not add or move cells into the transfused"):
+        dataclasses.replace(problem, events=events, n_events=np.ones(1, dtype=np.int64))

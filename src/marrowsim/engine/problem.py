@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marrowsim.engine.events import N_EVENT_FIELDS, N_RULE_FIELDS
+from marrowsim.engine.events import EV_ADD_CELLS, EV_MOVE_CELLS, N_EVENT_FIELDS, N_RULE_FIELDS
+from marrowsim.model import layout as L
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Problem:
         assert self.events.shape[0] == p and self.events.shape[2] == N_EVENT_FIELDS
         assert self.rules.shape[0] == p and self.rules.shape[2] == N_RULE_FIELDS
         assert self.constants.shape[0] == p and self.active.shape[0] == p
+        _check_transfused_class(self.y0, self.events)
 
     @property
     def n_patients(self) -> int:
@@ -54,6 +56,23 @@ class Problem:
             rules=self.rules[index],
             n_rules=self.n_rules[index],
         )
+
+
+def _check_transfused_class(y0: np.ndarray, events: np.ndarray) -> None:
+    """The transfused class holds transfused red cells and platelets and nothing else: the
+    right-hand side computes only their ageing (``model/rhs.py``). Refuse a problem that starts
+    other cells in it or whose events add or move cells into it."""
+    blood = {*range(L.RBC1, L.RBC4 + 1), *range(L.PLT1, L.PLT5 + 1)}
+    other = [j for j in range(L.N_COMPARTMENTS) if j not in blood]
+    start = L.TRANSFUSED * L.N_COMPARTMENTS
+    held = y0[:, [start + j for j in other]]
+    if np.any((held != 0.0) & ~np.isnan(held)):  # NaN: a patient whose preparation failed
+        raise ValueError("the transfused class may hold only red cells and platelets at the start")
+    kind, target = events[:, :, 1], events[:, :, 2]
+    into = (kind == EV_ADD_CELLS) & (target == L.TRANSFUSED)
+    into |= (kind == EV_MOVE_CELLS) & (events[:, :, 3] == L.TRANSFUSED)
+    if np.any(into):
+        raise ValueError("events may not add or move cells into the transfused class")
 
 
 def pack_events(per_patient: list[list[tuple[float, int, float, float, float, float]]]):

@@ -100,10 +100,15 @@ def cytokine_signals(y, c, cm, active):
     mk = 0.0
     plt = 0.0
     lym = 0.0
+    hb_cells_pg = 0.0  # haemoglobin in circulating red cells, as blood_counts() sums it
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
         o = k * L.N_COMPARTMENTS
+        red = y[o + L.RETB]
+        for j in range(L.RBC1, L.RBC4 + 1):
+            red += y[o + j]
+        hb_cells_pg += red * c[K.K_MCH] * cm[k, K.CM_MCH]
         neu += y[o + L.NEU]
         npm += y[o + L.NPM1] + y[o + L.NPM2] + y[o + L.NPM3]
         if k == L.MALIGNANT:  # dividing leukemic blasts carry G-CSF receptors too
@@ -123,11 +128,27 @@ def cytokine_signals(y, c, cm, active):
     eps = c[K.K_TPO_EPS]
     tpo = (1.0 + eps) / (eps + m_t) + c[K.K_EPAG_TPO] * eltrombopag_effect(y, c)  # + eltrombopag
     eps = c[K.K_EPO_EPS]
-    hb = blood_counts(y, c, cm, active)[1]
+    hb = hb_cells_pg / c[K.K_BV] * 1e-13
     epo = np.exp(c[K.K_EPO_HB_SLOPE] * (c[K.K_HB_STAR] - hb)) * (1.0 + eps) / (eps + m_e)
     eps = c[K.K_IL7_EPS]
     il7 = (1.0 + eps) / (eps + m_l)
     return gcsf, epo, tpo, il7, m_g, m_e, m_t
+
+
+@njit(cache=True)
+def _transfused_ageing(y, c, cm, dy):
+    """dy/dt of the transfused class: red cells and platelets given by transfusion age through
+    their stages and are cleared (the class has no HSCs, progenitors or maturing cells: every
+    other compartment is zero, and stays zero, so its derivative is zero)."""
+    o = L.TRANSFUSED * L.N_COMPARTMENTS
+    k_rbc = c[K.K_K_RBC] / cm[L.TRANSFUSED, K.CM_RBC_LIFESPAN]
+    dy[o + L.RBC1] = -k_rbc * y[o + L.RBC1]
+    for j in range(L.RBC2, L.RBC4 + 1):
+        dy[o + j] = k_rbc * (y[o + j - 1] - y[o + j])
+    k_plt = c[K.K_K_PLT]
+    dy[o + L.PLT1] = -k_plt * y[o + L.PLT1]
+    for j in range(L.PLT2, L.PLT5 + 1):
+        dy[o + j] = k_plt * (y[o + j - 1] - y[o + j])
 
 
 @njit(cache=True)
@@ -185,6 +206,9 @@ def rhs(t, y, c, cm, active, dy):
             leukemia_derivatives(y, c, cm, dy, a_hsc_base, mpp_gain, a_cmp, k_npm, k_release)
             continue
         o = k * L.N_COMPARTMENTS
+        if k == L.TRANSFUSED:  # transfused red cells and platelets only age
+            _transfused_ageing(y, c, cm, dy)
+            continue
         a_h = hsc_self_renewal(c, occupancy, cm[k, K.CM_HSC_FITNESS])
         h = y[o + L.HSC]
         dy[o + L.HSC] = (2.0 * a_h - 1.0) * p_hsc * h
