@@ -11,7 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import compile_one
-from marrowsim.engine.dopri import _attempt_step, _dense_output, _integrate_segment, _prepare
+from marrowsim.engine.dopri import (
+    _attempt_step,
+    _dense_output,
+    _integrate_segment,
+    _prepare,
+    new_blocks,
+)
 from marrowsim.engine.solve import solve
 from marrowsim.model import layout as L
 from marrowsim.scenario import load_scenario
@@ -27,7 +33,7 @@ def _patient_state():
 
 def _buffers(n):
     work = np.empty((9, n))
-    return tuple(work[i] for i in range(9)), np.empty((L.N_CLASSES + 1, 2), dtype=np.int64)
+    return tuple(work[i] for i in range(9)), new_blocks()
 
 
 def _exact(problem, y, active, t0, t1):

@@ -65,25 +65,46 @@ STATUS_MESSAGES = {
 }
 
 
+# the transfused class holds only red cells and platelets (model/rhs.py): its other compartments
+# are zero and are not stepped
+_TRANSFUSED_RANGES = ((L.RBC1, L.RBC4 + 1), (L.PLT1, L.PLT5 + 1))
+MAX_BLOCKS = L.N_CLASSES + len(_TRANSFUSED_RANGES)
+
+
+def new_blocks() -> np.ndarray:
+    """A buffer for the ranges of stepped states of one patient (:func:`_active_states`)."""
+    return np.empty((MAX_BLOCKS, 2), dtype=np.int64)
+
+
+@njit(cache=True)
+def _add_range(blocks, nb, start, stop):
+    """Append ``[start, stop)`` to the ranges, merged with the last one if adjacent."""
+    if nb > 0 and blocks[nb - 1, 1] == start:
+        blocks[nb - 1, 1] = stop
+        return nb
+    blocks[nb, 0] = start
+    blocks[nb, 1] = stop
+    return nb + 1
+
+
 @njit(cache=True)
 def _active_states(active, blocks):
-    """Write into ``blocks`` the contiguous index ranges ``[start, stop)`` of the states of active
-    clone classes and of the auxiliary states (in increasing order, adjacent ranges merged);
-    return how many. The other states are zero and have zero derivative (``rhs`` skips inactive
-    classes), so the integrator leaves them out of every loop."""
+    """Write into ``blocks`` the contiguous index ranges ``[start, stop)`` of the states that are
+    stepped: the states of active clone classes (of the transfused class only its red cells and
+    platelets) and the auxiliary states, in increasing order, adjacent ranges merged; return how
+    many. The other states are zero and have zero derivative (``rhs`` skips inactive classes), so
+    the integrator leaves them out of every loop."""
     nb = 0
-    for k in range(L.N_CLASSES + 1):
-        if k < L.N_CLASSES and not active[k]:
+    for k in range(L.N_CLASSES):
+        if not active[k]:
             continue
         start = k * L.N_COMPARTMENTS
-        stop = L.N_STATES if k == L.N_CLASSES else start + L.N_COMPARTMENTS
-        if nb > 0 and blocks[nb - 1, 1] == start:
-            blocks[nb - 1, 1] = stop
+        if k == L.TRANSFUSED:
+            for first, stop in _TRANSFUSED_RANGES:
+                nb = _add_range(blocks, nb, start + first, start + stop)
         else:
-            blocks[nb, 0] = start
-            blocks[nb, 1] = stop
-            nb += 1
-    return nb
+            nb = _add_range(blocks, nb, start, start + L.N_COMPARTMENTS)
+    return _add_range(blocks, nb, L.N_CELL_STATES, L.N_STATES)
 
 
 @njit(cache=True)
@@ -325,7 +346,7 @@ def solve_batch(
         work = np.empty((10, n_states))
         stages = (work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8])
         y_morning = work[9]
-        blocks = np.empty((L.N_CLASSES + 1, 2), dtype=np.int64)
+        blocks = np.empty((MAX_BLOCKS, 2), dtype=np.int64)
         nb = 0
         c = consts[p]
         cm = class_mods[p]

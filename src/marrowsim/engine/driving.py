@@ -15,10 +15,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from marrowsim.engine.dopri import STATUS_NOT_FINITE, STATUS_OK, _integrate_segment, _prepare
+from marrowsim.engine.dopri import (
+    MAX_BLOCKS,
+    STATUS_NOT_FINITE,
+    STATUS_OK,
+    _integrate_segment,
+    _prepare,
+)
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
 from marrowsim.engine.problem import Problem
-from marrowsim.model import layout as L
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.regulation import demand_signal
 from marrowsim.model.rhs import cytokine_signals
@@ -42,7 +47,7 @@ def _psi_trajectory(y0, c, cm, active0, scale, t_start, n_days, events, n_events
     active = active0.copy()
     work = np.empty((9, y.shape[0]))
     stages = (work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8])
-    blocks = np.empty((L.N_CLASSES + 1, 2), dtype=np.int64)  # ranges of active states
+    blocks = np.empty((MAX_BLOCKS, 2), dtype=np.int64)  # ranges of stepped states
     obs = np.zeros(N_OBSERVABLES)
     rule_state = np.zeros(N_RULE_STATE)
     h = 0.05

@@ -161,18 +161,10 @@ for _code, _drug in enumerate(DRUGS):
 AUX_UNITS = {
     "filgrastim_depot": "ug/kg",
     "filgrastim_central": "ug/kg",
-    "busulfan": "mg/kg",
-    "cyclophosphamide": "mg/kg",
-    "fludarabine": "mg/m^2",
-    "melphalan": "mg/m^2",
-    "carmustine_etoposide_cytarabine": "mg/m^2",
     "atg": "mg/kg",
     "host_alloimmunity": "1",
-    "donor_alloimmunity": "1",
     "cyclosporine": "mg/kg",
-    "thiotepa_treosulfan": "mg/kg",
     "erythroid_expansion": "1",  # X - 1
-    "reserved2": "1",
     "horse_atg": "mg/kg",
     "eltrombopag": "mg/kg",
     "autoreactive_t_cells": "1",  # relative to the untreated aplastic anemia
@@ -189,7 +181,12 @@ def missing_units() -> list[str]:
 
 
 def used_units() -> set[str]:
-    texts = (*CONSTANT_UNITS.values(), *AUX_UNITS.values(), *OBSERVABLE_UNITS.values())
+    texts = (
+        *CONSTANT_UNITS.values(),
+        *AUX_UNITS.values(),
+        *OBSERVABLE_UNITS.values(),
+        *DRUG_DOSE_UNITS.values(),  # the doses of conditioning events
+    )
     return {u for u in texts if known(u)}
 
 

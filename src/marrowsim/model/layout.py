@@ -83,39 +83,25 @@ N_PLT_STAGES = 5
 AUX_NAMES = (
     "filgrastim_depot",  # µg/kg at the subcutaneous site
     "filgrastim_central",  # µg/kg in plasma
-    "busulfan",  # mg/kg in the body
-    "cyclophosphamide",  # mg/kg (as active metabolite exposure driver)
-    "fludarabine",  # mg/m^2
-    "melphalan",  # mg/m^2
-    "carmustine_etoposide_cytarabine",  # BEAM exposure, mg/m^2 equivalents
     "atg",  # mg/kg
     "host_alloimmunity",  # host anti-donor T-cell effector level (relative)
-    "donor_alloimmunity",  # donor anti-host (GvH/GvL) effector level (relative)
     "cyclosporine",  # mg/kg exposure (immunosuppression)
-    "thiotepa_treosulfan",  # other alkylators, mg/kg
     "erythroid_expansion",  # X - 1: expansion of the erythroid marrow (model/erythroid.py)
-    "reserved2",
     # disease models (model/autoimmunity.py)
     "horse_atg",  # mg/kg of horse ATG (ATGAM) in the body (rabbit ATG is "atg")
     "eltrombopag",  # mg/kg in the body
     "autoreactive_t_cells",  # autoreactive effector level, 1 = untreated aplastic anemia
 )
+# Conditioning drugs and irradiation act as instantaneous kills (engine/events.py), so they have
+# no state here.
 N_AUX = len(AUX_NAMES)
 (
     AUX_FILG_DEPOT,
     AUX_FILG_CENTRAL,
-    AUX_BU,
-    AUX_CY,
-    AUX_FLU,
-    AUX_MEL,
-    AUX_BEAM,
     AUX_ATG,
     AUX_HOST_IMMUNITY,
-    AUX_DONOR_IMMUNITY,
     AUX_CSA,
-    AUX_OTHER_ALKYLATOR,
     AUX_ERYTHROID_EXPANSION,
-    AUX_RESERVED2,
     AUX_HATG,
     AUX_ELTROMBOPAG,
     AUX_AUTOREACTIVE,
