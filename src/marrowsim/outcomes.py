@@ -60,6 +60,8 @@ OUTCOME_INPUTS = (
     "edited_allele_fraction_blood",
 )
 _NONE = -1  # "no such day" in integer index arrays
+# inputs of compute_batch_outcomes read in several passes
+_SEVERAL_PASSES = ("anc", "platelets", "hb", "platelet_transfusion", "rbc_transfusion")
 
 
 # --- vectorised building blocks (rows = patients) ------------------------------------------
@@ -230,7 +232,10 @@ def compute_batch_outcomes(
     allogeneic donor) are NaN / False; ``transplanted`` and ``allogeneic`` say which apply.
     """
     days = np.asarray(days)
-    anc = _rows(series["anc"])
+    # the series are usually views that stride over every observable of every day (a slice of a
+    # batch result); those read in several passes are copied once into contiguous rows
+    series = {**series, **{k: np.ascontiguousarray(_rows(series[k])) for k in _SEVERAL_PASSES}}
+    anc = series["anc"]
     n = anc.shape[0]
     source = np.asarray([s or "" for s in graft_source], dtype=object)
     relation = np.asarray([r or "autologous" for r in donor_relation], dtype=object)
