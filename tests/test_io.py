@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from marrowsim.io import write_bytes_atomic, write_text_atomic
+from marrowsim.io import _umask_by_setting, process_umask, write_bytes_atomic, write_text_atomic
 
 
 def _mode(path) -> int:
@@ -30,3 +30,13 @@ def test_replacing_a_file_keeps_its_permissions(tmp_path):
     assert _mode(path) == 0o640
     assert path.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["model.xml"]  # no temporary file left
+
+
+def test_the_umask_is_read_without_setting_it_where_the_kernel_reports_it():
+    old = os.umask(0o027)
+    try:
+        assert process_umask() == 0o027
+    finally:
+        os.umask(old)
+    _umask_by_setting.cache_clear()
+    assert _umask_by_setting() == old  # the fallback agrees (it reads once per process)

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+
+def process_umask() -> int:
+    """The process's umask, read without changing it where the kernel reports it (Linux >= 4.7,
+    ``/proc/self/status``). Elsewhere it can only be read by setting and restoring it, which is
+    process-wide: a thread creating a file in that instant (a Dask worker writing a chunk) would
+    get the temporary mask. That is done once per process (:func:`_umask_by_setting`)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return _umask_by_setting()
+
+
+@functools.cache
+def _umask_by_setting() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def _mode_for(path: Path) -> int:
@@ -14,9 +37,7 @@ def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~process_umask()
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
