@@ -12,11 +12,11 @@ import numpy as np
 
 from helpers import compile_one
 from marrowsim.engine.dopri import (
+    MAX_BLOCKS,
     _attempt_step,
     _dense_output,
     _integrate_segment,
     _prepare,
-    new_blocks,
 )
 from marrowsim.engine.solve import solve
 from marrowsim.model import layout as L
@@ -33,7 +33,7 @@ def _patient_state():
 
 def _buffers(n):
     work = np.empty((9, n))
-    return tuple(work[i] for i in range(9)), new_blocks()
+    return tuple(work[i] for i in range(9)), np.empty((MAX_BLOCKS, 2), dtype=np.int64)
 
 
 def _exact(problem, y, active, t0, t1):

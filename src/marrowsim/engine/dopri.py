@@ -65,15 +65,9 @@ STATUS_MESSAGES = {
 }
 
 
-# the transfused class holds only red cells and platelets (model/rhs.py): its other compartments
-# are zero and are not stepped
-_TRANSFUSED_RANGES = ((L.RBC1, L.RBC4 + 1), (L.PLT1, L.PLT5 + 1))
-MAX_BLOCKS = L.N_CLASSES + len(_TRANSFUSED_RANGES)
-
-
-def new_blocks() -> np.ndarray:
-    """A buffer for the ranges of stepped states of one patient (:func:`_active_states`)."""
-    return np.empty((MAX_BLOCKS, 2), dtype=np.int64)
+# the most ranges of stepped states (:func:`_active_states`): one per clone class, one per range
+# the transfused class holds, one for the auxiliary states
+MAX_BLOCKS = L.N_CLASSES - 1 + len(L.TRANSFUSED_COMPARTMENT_RANGES) + 1
 
 
 @njit(cache=True)
@@ -100,7 +94,7 @@ def _active_states(active, blocks):
             continue
         start = k * L.N_COMPARTMENTS
         if k == L.TRANSFUSED:
-            for first, stop in _TRANSFUSED_RANGES:
+            for first, stop in L.TRANSFUSED_COMPARTMENT_RANGES:
                 nb = _add_range(blocks, nb, start + first, start + stop)
         else:
             nb = _add_range(blocks, nb, start, start + L.N_COMPARTMENTS)

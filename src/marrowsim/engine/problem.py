@@ -62,11 +62,11 @@ def _check_transfused_class(y0: np.ndarray, events: np.ndarray) -> None:
     """The transfused class holds transfused red cells and platelets and nothing else: the
     right-hand side computes only their ageing (``model/rhs.py``). Refuse a problem that starts
     other cells in it or whose events add or move cells into it."""
-    blood = {*range(L.RBC1, L.RBC4 + 1), *range(L.PLT1, L.PLT5 + 1)}
-    other = [j for j in range(L.N_COMPARTMENTS) if j not in blood]
+    held = {j for first, stop in L.TRANSFUSED_COMPARTMENT_RANGES for j in range(first, stop)}
+    other = [j for j in range(L.N_COMPARTMENTS) if j not in held]
     start = L.TRANSFUSED * L.N_COMPARTMENTS
-    held = y0[:, [start + j for j in other]]
-    if np.any((held != 0.0) & ~np.isnan(held)):  # NaN: a patient whose preparation failed
+    cells = y0[:, [start + j for j in other]]
+    if np.any((cells != 0.0) & ~np.isnan(cells)):  # NaN: a patient whose preparation failed
         raise ValueError("the transfused class may hold only red cells and platelets at the start")
     kind, target = events[:, :, 1], events[:, :, 2]
     into = (kind == EV_ADD_CELLS) & (target == L.TRANSFUSED)

@@ -74,6 +74,9 @@ N_COMPARTMENTS = len(COMPARTMENT_NAMES)
     LP,
     LYM,
 ) = range(N_COMPARTMENTS)
+# the compartments the transfused class holds, as ranges [first, stop): transfused red cells and
+# platelets age and are cleared; its other compartments are always zero (model/rhs.py)
+TRANSFUSED_COMPARTMENT_RANGES = ((RBC1, RBC4 + 1), (PLT1, PLT5 + 1))
 N_MPP_STAGES = 3
 N_NPM_STAGES = 3
 N_RBC_STAGES = 4
