@@ -32,6 +32,23 @@ _IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP
 
 
 @njit(cache=True)
+def _class_haemoglobin_pg(y, c, cm, k):
+    """Haemoglobin (pg per kg) in the circulating red cells (blood reticulocytes and the four
+    red-cell ages) of clone class ``k``."""
+    o = k * L.N_COMPARTMENTS
+    red = y[o + L.RETB]
+    for j in range(L.RBC1, L.RBC4 + 1):
+        red += y[o + j]
+    return red * c[K.K_MCH] * cm[k, K.CM_MCH]
+
+
+@njit(cache=True)
+def _hb_g_dl(haemoglobin_pg, c):
+    """Blood haemoglobin concentration (g/dL) of ``haemoglobin_pg`` pg per kg."""
+    return haemoglobin_pg / c[K.K_BV] * 1e-13
+
+
+@njit(cache=True)
 def blood_counts(y, c, cm, active):
     """ANC, Hb (g/dL), platelets and lymphocytes (10^9/L) summed over clone classes."""
     bv = c[K.K_BV] * 1e9
@@ -47,12 +64,8 @@ def blood_counts(y, c, cm, active):
         lym += y[o + L.LYM]
         for j in range(L.PLT1, L.PLT5 + 1):
             plt += y[o + j]
-        red = y[o + L.RETB]
-        for j in range(L.RBC1, L.RBC4 + 1):
-            red += y[o + j]
-        hb_cells_pg += red * c[K.K_MCH] * cm[k, K.CM_MCH]
-    hb = hb_cells_pg / c[K.K_BV] * 1e-13
-    return neu / bv, hb, plt / bv, lym / bv
+        hb_cells_pg += _class_haemoglobin_pg(y, c, cm, k)
+    return neu / bv, _hb_g_dl(hb_cells_pg, c), plt / bv, lym / bv
 
 
 @njit(cache=True)
@@ -100,15 +113,12 @@ def cytokine_signals(y, c, cm, active):
     mk = 0.0
     plt = 0.0
     lym = 0.0
-    hb_cells_pg = 0.0  # haemoglobin in circulating red cells, as blood_counts() sums it
+    hb_cells_pg = 0.0  # in this pass rather than a second one through blood_counts()
     for k in range(L.N_CLASSES):
         if not active[k]:
             continue
         o = k * L.N_COMPARTMENTS
-        red = y[o + L.RETB]
-        for j in range(L.RBC1, L.RBC4 + 1):
-            red += y[o + j]
-        hb_cells_pg += red * c[K.K_MCH] * cm[k, K.CM_MCH]
+        hb_cells_pg += _class_haemoglobin_pg(y, c, cm, k)
         neu += y[o + L.NEU]
         npm += y[o + L.NPM1] + y[o + L.NPM2] + y[o + L.NPM3]
         if k == L.MALIGNANT:  # dividing leukemic blasts carry G-CSF receptors too
@@ -128,7 +138,7 @@ def cytokine_signals(y, c, cm, active):
     eps = c[K.K_TPO_EPS]
     tpo = (1.0 + eps) / (eps + m_t) + c[K.K_EPAG_TPO] * eltrombopag_effect(y, c)  # + eltrombopag
     eps = c[K.K_EPO_EPS]
-    hb = hb_cells_pg / c[K.K_BV] * 1e-13
+    hb = _hb_g_dl(hb_cells_pg, c)
     epo = np.exp(c[K.K_EPO_HB_SLOPE] * (c[K.K_HB_STAR] - hb)) * (1.0 + eps) / (eps + m_e)
     eps = c[K.K_IL7_EPS]
     il7 = (1.0 + eps) / (eps + m_l)
@@ -136,17 +146,19 @@ def cytokine_signals(y, c, cm, active):
 
 
 @njit(cache=True)
-def _transfused_ageing(y, c, cm, dy):
-    """dy/dt of the transfused class: red cells and platelets given by transfusion age through
-    their stages and are cleared (the class has no HSCs, progenitors or maturing cells: every
-    other compartment is zero, and stays zero, so its derivative is zero)."""
-    o = L.TRANSFUSED * L.N_COMPARTMENTS
-    k_rbc = c[K.K_K_RBC] / cm[L.TRANSFUSED, K.CM_RBC_LIFESPAN]
-    dy[o + L.RBC1] = -k_rbc * y[o + L.RBC1]
+def _red_cell_and_platelet_ageing(y, c, cm, dy, k, red_inflow, platelet_inflow):
+    """dy/dt of the red-cell and platelet age stages of clone class ``k``: the inflow (cells per
+    kg per day) enters the first stage, each stage passes on to the next at the ageing rate and
+    the last one is cleared at that rate (Erlang-distributed lifespans). The stage loops keep
+    their constant bounds: a general chain helper with bounds as arguments made the right-hand
+    side ~12 % slower."""
+    o = k * L.N_COMPARTMENTS
+    k_rbc = c[K.K_K_RBC] / cm[k, K.CM_RBC_LIFESPAN]
+    dy[o + L.RBC1] = red_inflow - k_rbc * y[o + L.RBC1]
     for j in range(L.RBC2, L.RBC4 + 1):
         dy[o + j] = k_rbc * (y[o + j - 1] - y[o + j])
     k_plt = c[K.K_K_PLT]
-    dy[o + L.PLT1] = -k_plt * y[o + L.PLT1]
+    dy[o + L.PLT1] = platelet_inflow - k_plt * y[o + L.PLT1]
     for j in range(L.PLT2, L.PLT5 + 1):
         dy[o + j] = k_plt * (y[o + j - 1] - y[o + j])
 
@@ -206,8 +218,8 @@ def rhs(t, y, c, cm, active, dy):
             leukemia_derivatives(y, c, cm, dy, a_hsc_base, mpp_gain, a_cmp, k_npm, k_release)
             continue
         o = k * L.N_COMPARTMENTS
-        if k == L.TRANSFUSED:  # transfused red cells and platelets only age
-            _transfused_ageing(y, c, cm, dy)
+        if k == L.TRANSFUSED:  # transfused red cells and platelets only age (nothing else there)
+            _red_cell_and_platelet_ageing(y, c, cm, dy, k, 0.0, 0.0)
             continue
         a_h = hsc_self_renewal(c, occupancy, cm[k, K.CM_HSC_FITNESS])
         h = y[o + L.HSC]
@@ -239,20 +251,16 @@ def rhs(t, y, c, cm, active, dy):
         ep_out *= cm[k, K.CM_ERYTHROID_OUTPUT]
         dy[o + L.RETM] = ep_out - c[K.K_K_RETM] * y[o + L.RETM]
         dy[o + L.RETB] = c[K.K_K_RETM] * y[o + L.RETM] - c[K.K_K_RETB] * y[o + L.RETB]
-        k_rbc = c[K.K_K_RBC] / cm[k, K.CM_RBC_LIFESPAN]
-        dy[o + L.RBC1] = c[K.K_K_RETB] * y[o + L.RETB] - k_rbc * y[o + L.RBC1]
-        for j in range(L.RBC2, L.RBC4 + 1):
-            dy[o + j] = k_rbc * (y[o + j - 1] - y[o + j])
 
         mkp = y[o + L.MKP]
         dy[o + L.MKP] = (2.0 * a_mkp - 1.0) * p_mkp * mkp + c[K.K_F_MKP] * cmp_out
         mkp_out = 2.0 * (1.0 - a_mkp) * p_mkp * mkp
         dy[o + L.MKB] = mkp_out - c[K.K_K_MK] * y[o + L.MKB]
         dy[o + L.MK] = c[K.K_K_MK] * (y[o + L.MKB] - y[o + L.MK])
-        k_plt = c[K.K_K_PLT]
-        dy[o + L.PLT1] = c[K.K_BURST] * c[K.K_K_MK] * y[o + L.MK] - k_plt * y[o + L.PLT1]
-        for j in range(L.PLT2, L.PLT5 + 1):
-            dy[o + j] = k_plt * (y[o + j - 1] - y[o + j])
+        # blood reticulocytes mature into red cells, megakaryocytes shed platelets; both age
+        red_inflow = c[K.K_K_RETB] * y[o + L.RETB]
+        platelet_inflow = c[K.K_BURST] * c[K.K_K_MK] * y[o + L.MK]
+        _red_cell_and_platelet_ageing(y, c, cm, dy, k, red_inflow, platelet_inflow)
 
         lp = y[o + L.LP]
         dy[o + L.LP] = (2.0 * a_lp - 1.0) * p_lp * lp + c[K.K_F_LP] * mpp_out
