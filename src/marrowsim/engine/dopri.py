@@ -119,13 +119,12 @@ def _prepare(t, y, c, cm, active, stages, blocks):
 @njit(cache=True)
 def _attempt_step(t, h, y, c, cm, active, rtol, atol, scale, stages, blocks, nb):
     """One Dormand–Prince step of size ``h`` from ``(t, y)``: fills ``k2 .. k7`` and ``ynew`` and
-    returns the error norm (accept if <= 1). Only the states of active classes are stepped, range
-    by range; the indices are unsigned, so that numba adds no negative-index wraparound to each
-    access and the compiler vectorises the loops (6x faster than signed indices, same
-    arithmetic). The error norm is the RMS over the states stepped, summed in increasing state
-    order: the states of inactive classes are structurally zero and would loosen the tolerance by
-    the square root of their share if they were counted (SciPy counts every component it is
-    given)."""
+    returns the error norm (accept if <= 1). Only the ranges of :func:`_active_states` are stepped;
+    the indices are unsigned, so that numba adds no negative-index wraparound to each access and
+    the compiler vectorises the loops (6x faster than signed indices, same arithmetic). The error
+    norm is the RMS over the states stepped, summed in increasing state order: the others are
+    structurally zero and would loosen the tolerance by the square root of their share if they
+    were counted (SciPy counts every component it is given)."""
     k1, k2, k3, k4, k5, k6, k7, ytmp, ynew = stages
     for b in range(nb):
         for i in range(uint64(blocks[b, 0]), uint64(blocks[b, 1])):
