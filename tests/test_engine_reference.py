@@ -19,6 +19,7 @@ from marrowsim.compile import compile_problem, sample_patient_values
 from marrowsim.engine.dopri import STATUS_NOT_FINITE, STATUS_OK, STATUS_TOO_MANY_STEPS
 from marrowsim.engine.solve import solve
 from marrowsim.errors import InputError, SolverError
+from marrowsim.model import constants as K
 from marrowsim.model.observables import OBSERVABLE_NAMES
 
 RTOL = 1e-5
@@ -84,6 +85,21 @@ def test_one_failing_patient_does_not_stop_the_batch():
         assert result.status_messages() == ["ok", "non-finite state"]
         assert np.all(np.isfinite(result.observables[0]))
         assert np.all(np.isnan(result.observables[1, 1:]))
+
+
+def test_a_division_by_zero_fails_only_that_patient():
+    # the compiled model uses numba's "numpy" error model (model/compiled.py): a zero divisor
+    # gives inf/nan and the integrator stops that patient with STATUS_NOT_FINITE. Under numba's
+    # default model the ZeroDivisionError raised inside the parallel loop was lost: the patient
+    # came back "ok" with no steps and counts of zero
+    problem = compile_problem([healthy(30), healthy(30)], default_parameters())
+    constants = problem.constants.copy()
+    constants[1, K.CONSTANT_NAMES.index("lym_star")] = 0.0  # lymphocytes / lym_star
+    result = solve(replace(problem, constants=constants))
+    assert result.status.tolist() == [STATUS_OK, STATUS_NOT_FINITE]
+    assert np.all(np.isnan(result.observables[1, 1:]))
+    reference = solve(problem.subset(slice(0, 1)))
+    np.testing.assert_array_equal(result.observables[0], reference.observables[0])
 
 
 def test_batch_status_too_many_steps_and_single_run_raises():

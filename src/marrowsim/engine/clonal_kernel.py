@@ -17,7 +17,7 @@ with the same surviving fractions (``engine/events.py``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from marrowsim.engine.clonal_observables import observe_clones
 from marrowsim.engine.clonal_steps import (
@@ -40,6 +40,7 @@ from marrowsim.engine.events import (
 )
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled, compiled_parallel
 from marrowsim.model.regulation import hsc_division_rate, hsc_self_renewal, niche_occupancy
 
 METHOD_AUTO, METHOD_SSA, METHOD_TAU = 0, 1, 2
@@ -47,14 +48,14 @@ METHOD_AUTO, METHOD_SSA, METHOD_TAU = 0, 1, 2
 AUTO_SSA_EVENTS = 2000.0
 
 
-@njit(cache=True)
+@compiled
 def stochastic_round(x):
     """``floor(x)`` or ``floor(x) + 1`` with the mean ``x``."""
     base = np.floor(x)
     return int(base) + (1 if np.random.random() < x - base else 0)
 
 
-@njit(cache=True)
+@compiled
 def split_into_clones(counts, klass, slot0, n_slots, k, j, n):
     """Put ``n`` cells of compartment ``j`` into ``min(n, n_slots)`` new clones of class ``k``.
 
@@ -71,7 +72,7 @@ def split_into_clones(counts, klass, slot0, n_slots, k, j, n):
     return g
 
 
-@njit(cache=True)
+@compiled
 def seed_initial(y0_cells, init_slot0, init_slots, counts, klass):
     """Clones of the initial state: HSCs split into clones, their MPPs shared multinomially."""
     for k in range(L.N_CLASSES):
@@ -94,7 +95,7 @@ def seed_initial(y0_cells, init_slot0, init_slots, counts, klass):
                     counts[s0 + s, j] += drawn[s]
 
 
-@njit(cache=True)
+@compiled
 def _thin(n, surviving_fraction):
     if n <= 0 or surviving_fraction >= 1.0:
         return n
@@ -103,7 +104,7 @@ def _thin(n, surviving_fraction):
     return np.random.binomial(n, surviving_fraction)
 
 
-@njit(cache=True)
+@compiled
 def apply_clone_event(ev, slot0, n_slots, counts, klass, c, cm):
     """Apply one scheduled event row to the clones (events on other compartments do nothing)."""
     kind = int(ev[1])
@@ -134,7 +135,7 @@ def apply_clone_event(ev, slot0, n_slots, counts, klass, c, cm):
                 counts[i, j] = _thin(counts[i, j], f)
 
 
-@njit(cache=True)
+@compiled
 def _sum_clones(counts, klass, totals, hsc_by_class):
     totals[:] = 0
     hsc_by_class[:] = 0.0
@@ -146,7 +147,7 @@ def _sum_clones(counts, klass, totals, hsc_by_class):
         hsc_by_class[klass[i]] += counts[i, 0]
 
 
-@njit(cache=True)
+@compiled
 def advance(method, counts, klass, t, t_end, c, cm, times, psi, eps, work):
     """Move every clone from ``t`` to ``t_end`` (no event in between)."""
     totals, hsc_by_class, a_by_class = work
@@ -182,7 +183,7 @@ def advance(method, counts, klass, t, t_end, c, cm, times, psi, eps, work):
         _sum_clones(counts, klass, totals, hsc_by_class)
 
 
-@njit(cache=True)
+@compiled
 def simulate_run(
     seed,
     method,
@@ -240,7 +241,7 @@ def simulate_run(
         class_out[:] = klass
 
 
-@njit(parallel=True, cache=True)
+@compiled_parallel
 def simulate_runs(
     seeds,
     method,

@@ -10,10 +10,10 @@ the HSC shares and over the output shares; the largest-clone fraction is the lar
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 
 _TOTALS = (
     ("hsc", "cells"),
@@ -53,7 +53,7 @@ Q_HSC_FRACTION = len(_TOTALS)  # + class index
 Q_OUTPUT_FRACTION = Q_HSC_FRACTION + L.N_CLASSES  # + class index
 
 
-@njit(cache=True)
+@compiled
 def observe_clones(counts, klass, c, cm, gain, threshold, out):
     """Fill ``out`` (length N_CLONAL_OBSERVABLES) from clone counts ``(clones, 4)`` and classes.
 

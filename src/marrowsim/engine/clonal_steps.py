@@ -40,9 +40,9 @@ mean follows the deterministic equations to second order in the leap.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from marrowsim.model import constants as K
+from marrowsim.model.compiled import compiled
 from marrowsim.model.regulation import (
     hsc_division_rate,
     hsc_self_renewal,
@@ -56,7 +56,7 @@ SSA_FALLBACK_FACTOR = 10.0  # same paper: leap only when tau' >= 10 / a0 ...
 SSA_FALLBACK_STEPS = 100  # ... otherwise take 100 exact steps
 
 
-@njit(cache=True)
+@compiled
 def driven_gain(c, times, psi, t):
     """MPP demand gain at time ``t`` from the driving signal, linearly interpolated.
 
@@ -74,7 +74,7 @@ def driven_gain(c, times, psi, t):
     return mpp_demand_gain(c, value)
 
 
-@njit(cache=True)
+@compiled
 def poisson(mean):
     """A Poisson number with the given mean (0 for a mean <= 0)."""
     if mean <= 0.0:
@@ -82,7 +82,7 @@ def poisson(mean):
     return np.random.poisson(mean)
 
 
-@njit(cache=True)
+@compiled
 def burst_total(n, mean):
     """Cells made by ``n`` bursts of mean ``mean``, each ``floor(mean)`` or ``floor(mean) + 1``."""
     if n <= 0:
@@ -93,7 +93,7 @@ def burst_total(n, mean):
     return n * int(base) + extra
 
 
-@njit(cache=True)
+@compiled
 def fire(x, j, burst_mean):
     """Apply reaction ``j`` once to the clone state ``x``."""
     if j == 0:
@@ -111,7 +111,7 @@ def fire(x, j, burst_mean):
         x[3] -= 1
 
 
-@njit(cache=True)
+@compiled
 def pick(u, r0, r1, r2, r3, r4):
     """Index of the reaction that ``u`` (uniform on [0, sum of rates)) falls in."""
     if u < r0:
@@ -128,7 +128,7 @@ def pick(u, r0, r1, r2, r3, r4):
     return 4
 
 
-@njit(cache=True)
+@compiled
 def leap_bound(change_limit, mean_rate, variance_rate):
     """Largest tau with |mean change| and its s.d. below ``max(change_limit, 1)`` (CGP 2006)."""
     lim = max(change_limit, 1.0)
@@ -140,7 +140,7 @@ def leap_bound(change_limit, mean_rate, variance_rate):
     return tau
 
 
-@njit(cache=True)
+@compiled
 def fast_ssa(x, t, t_end, k, alpha, c, times, psi, max_steps):
     """Exact SSA of the fast reactions (MPP2 and MPP3 exits) of one clone; returns the time."""
     for _ in range(max_steps):
@@ -156,7 +156,7 @@ def fast_ssa(x, t, t_end, k, alpha, c, times, psi, max_steps):
     return t
 
 
-@njit(cache=True)
+@compiled
 def fast_leap(x, t, t_end, k, alpha, c, times, psi, eps):
     """Move the fast reactions of one clone from ``t`` to ``t_end`` (no slow reaction between)."""
     while t < t_end:
@@ -201,7 +201,7 @@ def fast_leap(x, t, t_end, k, alpha, c, times, psi, eps):
             fire(x, j, alpha * driven_gain(c, times, psi, t))
 
 
-@njit(cache=True)
+@compiled
 def clone_step(x, t, t_end, a, p, k, alpha, c, times, psi, eps):
     """Move one clone from ``t`` to ``t_end`` with frozen ``a`` and ``p``.
 
@@ -221,7 +221,7 @@ def clone_step(x, t, t_end, a, p, k, alpha, c, times, psi, eps):
         fire(x, j, alpha * driven_gain(c, times, psi, t))
 
 
-@njit(cache=True)
+@compiled
 def _pick_clone(counts, j, total):
     """A clone drawn with probability proportional to its cells in compartment ``j``."""
     target = np.random.randint(0, total)
@@ -233,7 +233,7 @@ def _pick_clone(counts, j, total):
     return counts.shape[0] - 1
 
 
-@njit(cache=True)
+@compiled
 def system_ssa(counts, klass, totals, t, t_end, c, cm, times, psi):
     """Exact Gillespie direct method for all clones together from ``t`` to ``t_end``.
 

@@ -16,10 +16,11 @@ red cells.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, uint64
+from numba import prange, uint64
 
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled, compiled_parallel
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.rhs import rhs
 
@@ -70,7 +71,7 @@ STATUS_MESSAGES = {
 MAX_BLOCKS = L.N_CLASSES - 1 + len(L.TRANSFUSED_COMPARTMENT_RANGES) + 1
 
 
-@njit(cache=True)
+@compiled
 def _add_range(blocks, nb, start, stop):
     """Append ``[start, stop)`` to the ranges, merged with the last one if adjacent."""
     if nb > 0 and blocks[nb - 1, 1] == start:
@@ -81,7 +82,7 @@ def _add_range(blocks, nb, start, stop):
     return nb + 1
 
 
-@njit(cache=True)
+@compiled
 def _active_states(active, blocks):
     """Write into ``blocks`` the contiguous index ranges ``[start, stop)`` of the states that are
     stepped: the states of active clone classes (of the transfused class only its red cells and
@@ -101,7 +102,7 @@ def _active_states(active, blocks):
     return _add_range(blocks, nb, L.N_CELL_STATES, L.N_STATES)
 
 
-@njit(cache=True)
+@compiled
 def _prepare(t, y, c, cm, active, stages, blocks):
     """After the state changed outside the integrator (start, event, rule): check it, fill the
     stage buffers for the states the loops skip, list the ranges of active states, evaluate
@@ -116,7 +117,7 @@ def _prepare(t, y, c, cm, active, stages, blocks):
     return _active_states(active, blocks)
 
 
-@njit(cache=True)
+@compiled
 def _attempt_step(t, h, y, c, cm, active, rtol, atol, scale, stages, blocks, nb):
     """One Dormand–Prince step of size ``h`` from ``(t, y)``: fills ``k2 .. k7`` and ``ynew`` and
     returns the error norm (accept if <= 1). Only the ranges of :func:`_active_states` are stepped;
@@ -171,7 +172,7 @@ def _attempt_step(t, h, y, c, cm, active, rtol, atol, scale, stages, blocks, nb)
     return np.sqrt(err / n)
 
 
-@njit(cache=True)
+@compiled
 def _accept_step(y, stages, blocks, nb):
     """Move to the end of an accepted step: ``y = ynew`` and ``k1 = k7`` (first same as last)."""
     k1, k7, ynew = stages[0], stages[6], stages[8]
@@ -181,7 +182,7 @@ def _accept_step(y, stages, blocks, nb):
             k1[i] = k7[i]
 
 
-@njit(cache=True)
+@compiled
 def _next_step_size(h, err, err_prev):
     """Step size after an attempt of size ``h`` with error norm ``err``, and the error to
     remember. Accepted (``err <= 1``): PI controller (alpha = 0.17, beta = 0.04), safety 0.9,
@@ -193,7 +194,7 @@ def _next_step_size(h, err, err_prev):
     return h * fac, max(err, 1e-4)
 
 
-@njit(cache=True)
+@compiled
 def _dense_output(theta, h, y, stages, blocks, nb, out):
     """The state at ``t + theta h`` inside an attempted step from ``(t, y)``, into ``out``:
     Dormand–Prince's continuous extension of order 4 (Hairer, Nørsett & Wanner, *Solving ODEs I*,
@@ -213,7 +214,7 @@ def _dense_output(theta, h, y, stages, blocks, nb, out):
             out[i] = y[i] + theta * (ydiff + theta1 * (bspl + theta * (r4 + theta1 * r5)))
 
 
-@njit(cache=True)
+@compiled
 def _integrate_segment(
     t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, blocks, nb, max_steps
 ):
@@ -245,7 +246,7 @@ def _integrate_segment(
     return STATUS_OK, h, steps
 
 
-@njit(cache=True)
+@compiled
 def _integrate_stretch(t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, blocks, nb,
                        max_steps_per_day, mornings, y_morning):  # fmt: skip
     """Integrate one patient from t0 towards t1 (the next event, or the end) without stopping at
@@ -301,7 +302,7 @@ def _integrate_stretch(t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, b
     return STATUS_OK, h, steps, t1, d
 
 
-@njit(parallel=True, cache=True)
+@compiled_parallel
 def solve_batch(
     y0,
     consts,

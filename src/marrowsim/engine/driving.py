@@ -13,7 +13,6 @@ deterministic engine's morning counts to within its tolerance.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from marrowsim.engine.dopri import (
     MAX_BLOCKS,
@@ -24,6 +23,7 @@ from marrowsim.engine.dopri import (
 )
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
 from marrowsim.engine.problem import Problem
+from marrowsim.model.compiled import compiled
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.regulation import demand_signal
 from marrowsim.model.rhs import cytokine_signals
@@ -31,7 +31,7 @@ from marrowsim.model.rhs import cytokine_signals
 POINTS_PER_DAY = 8
 
 
-@njit(cache=True)
+@compiled
 def _record(t, y, c, cm, active, times, values, n):
     _, _, _, _, m_g, m_e, m_t = cytokine_signals(y, c, cm, active)
     times[n] = t
@@ -39,7 +39,7 @@ def _record(t, y, c, cm, active, times, values, n):
     return n + 1
 
 
-@njit(cache=True)
+@compiled
 def _psi_trajectory(y0, c, cm, active0, scale, t_start, n_days, events, n_events, rules,
                     n_rules, rtol, atol, max_steps, per_day, times, values):  # fmt: skip
     """Fill ``times``/``values``; returns (points recorded, status)."""

@@ -8,10 +8,10 @@ batched engine and the SciPy reference apply them identically.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 from marrowsim.model.observables import (
     O_ANC,
     O_FILG_DOSE,
@@ -42,7 +42,7 @@ N_RULE_STATE = 4
 RS_PLT_TRANSFUSIONS, RS_RBC_TRANSFUSIONS, RS_FILG_STREAK, RS_FILG_DONE = range(N_RULE_STATE)
 
 
-@njit(cache=True)
+@compiled
 def compartment_group(j):
     """Compartment group for cell kill: 0 HSC, 1 cycling progenitors, 2 lymphocytes, -1 spared.
 
@@ -60,7 +60,7 @@ def compartment_group(j):
     return -1
 
 
-@njit(cache=True)
+@compiled
 def radiation_survival(dose, group, c, radiosensitivity):
     """Linear-quadratic surviving fraction exp(-(alpha d + beta d^2)) of one fraction."""
     if group < 0:
@@ -70,7 +70,7 @@ def radiation_survival(dose, group, c, radiosensitivity):
     return np.exp(-radiosensitivity * (alpha * dose + beta * dose * dose))
 
 
-@njit(cache=True)
+@compiled
 def drug_survival(drug, dose, group, c, sensitivity):
     """Surviving fraction 10^(-log_kill * dose) of one dose of a conditioning drug."""
     if group < 0:
@@ -79,7 +79,7 @@ def drug_survival(drug, dose, group, c, sensitivity):
     return 10.0 ** (-sensitivity * lk * dose)
 
 
-@njit(cache=True)
+@compiled
 def apply_event(ev, y, c, cm, active):
     """Apply one event row (without its time) to the state of one patient."""
     kind = int(ev[1])
@@ -128,7 +128,7 @@ def apply_event(ev, y, c, cm, active):
         y[L.N_CELL_STATES + L.AUX_HOST_IMMUNITY] *= f
 
 
-@njit(cache=True)
+@compiled
 def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
     """Evaluate the morning rules of one patient on that day's counts ``obs``; returns the number
     of rules that changed the state (transfusions given, filgrastim doses)."""
@@ -167,7 +167,7 @@ def apply_rules(day, obs, rules, n_rules, rule_state, y, active):
     return fired
 
 
-@njit(cache=True)
+@compiled
 def extinguish(k, one_cell, y):
     """Extinction of clone class ``k``: less than one stem cell in the whole body is none.
 

@@ -26,17 +26,16 @@ Acquired aplastic anemia is immune-mediated destruction of marrow stem and proge
 
 from __future__ import annotations
 
-from numba import njit
-
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 
 # clone classes and compartments the autoreactive T cells attack
 AUTOIMMUNE_TARGET_CLASSES = (L.HOST, L.DONOR, L.DONOR2, L.EDITED)
 AUTOIMMUNE_TARGET_COMPARTMENTS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.MKP)
 
 
-@njit(cache=True)
+@compiled
 def _emax(amount, ec50):
     """Fraction of the maximal effect, ``C / (C + EC50)`` (0 for no drug or no EC50)."""
     if ec50 <= 0.0:  # a constant: the drug is not modelled for this patient
@@ -45,20 +44,20 @@ def _emax(amount, ec50):
     return amount / (amount + ec50)
 
 
-@njit(cache=True)
+@compiled
 def cyclosporine_inhibition(y, c):
     """Fractional inhibition of autoreactive T cells by cyclosporine in the body."""
     amount = y[L.N_CELL_STATES + L.AUX_CSA]
     return c[K.K_CSA_IMAX] * _emax(amount, c[K.K_CSA_EC50])
 
 
-@njit(cache=True)
+@compiled
 def eltrombopag_effect(y, c):
     """Fraction of the maximal eltrombopag effect, from the amount in the body."""
     return _emax(y[L.N_CELL_STATES + L.AUX_ELTROMBOPAG], c[K.K_EPAG_EC50])
 
 
-@njit(cache=True)
+@compiled
 def progenitor_suppression(y, c):
     """Factor (<= 1) on the self-renewal of myeloid and megakaryocyte progenitors while
     autoreactive T cells are active (their interferon-gamma and TNF suppress progenitors)."""
@@ -69,7 +68,7 @@ def progenitor_suppression(y, c):
     return 1.0 - sigma * level * (1.0 - cyclosporine_inhibition(y, c))
 
 
-@njit(cache=True)
+@compiled
 def autoimmunity_derivatives(y, c, active, dy, e_gvh):
     """Add the autoimmune kill to ``dy`` and write the derivatives of the disease's aux states."""
     a0 = L.N_CELL_STATES

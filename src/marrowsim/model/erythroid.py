@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 from marrowsim.model.state_sums import class_sum, guarded_ratio
 
 ERYTHROID_OBSERVABLES = (
@@ -63,7 +62,7 @@ _MARROW_STEM_PROGENITOR = (
 _PATIENT_CLASSES = (L.HOST, L.DONOR, L.DONOR2, L.EDITED)
 
 
-@njit(cache=True)
+@compiled
 def erythroid_expansion_target(epo, loss, c):
     """Expansion X* >= 1 that the erythroid marrow tends to at relative EPO level ``epo`` when a
     fraction ``loss`` of the red-cell yield is lost to haemolysis and ineffective erythropoiesis."""
@@ -76,13 +75,13 @@ def erythroid_expansion_target(epo, loss, c):
     return 1.0 + (x_max - 1.0) * loss * excess / (excess + c[K.K_ERYTHROID_EXPANSION_EC50])
 
 
-@njit(cache=True)
+@compiled
 def erythroid_expansion(x, epo, loss, c):
     """dX/dt: the expansion X follows its target with time constant 1/rate (days)."""
     return (erythroid_expansion_target(epo, loss, c) - x) * c[K.K_ERYTHROID_EXPANSION_RATE]
 
 
-@njit(cache=True)
+@compiled
 def yield_loss(ep_yield, ep_all):
     """Fraction of the red-cell yield of the erythroid progenitors ``ep_all`` lost to haemolysis
     and ineffective erythropoiesis, ``1 - yield / all`` (0 without progenitors). A guarded
@@ -90,14 +89,14 @@ def yield_loss(ep_yield, ep_all):
     return 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
 
 
-@njit(cache=True)
+@compiled
 def red_cell_yield(cm, k):
     """Red-cell mass made per erythroid progenitor of class ``k`` relative to a normal one:
     the fraction leaving the marrow times the relative survival in blood."""
     return cm[k, K.CM_ERYTHROID_OUTPUT] * cm[k, K.CM_RBC_LIFESPAN]
 
 
-@njit(cache=True)
+@compiled
 def protected_fraction(mean_pg, cv, threshold_pg):
     """Fraction of red cells with HbF >= ``threshold_pg`` when HbF per cell is lognormal with
     mean ``mean_pg`` and coefficient of variation ``cv`` (``cv = 0``: every cell has the mean)."""
@@ -110,13 +109,13 @@ def protected_fraction(mean_pg, cv, threshold_pg):
     return 0.5 * math.erfc((math.log(threshold_pg) - mu) / math.sqrt(2.0 * s2))
 
 
-@njit(cache=True)
+@compiled
 def hbs_dominant(hbf, hbs):
     """A red cell whose non-fetal haemoglobin is mostly HbS (HbSS, HbS/β0), not a carrier's."""
     return hbs > 0.5 * (1.0 - hbf)
 
 
-@njit(cache=True)
+@compiled
 def erythroid_observe(y, c, cm, active, epo, out, start):
     """Write the :data:`ERYTHROID_OBSERVABLES` of one patient into ``out[start:]``."""
     mch = c[K.K_MCH]

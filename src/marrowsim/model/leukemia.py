@@ -30,16 +30,16 @@ class's ``immune_target`` (graft-versus-leukemia, ``rhs.py``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 
 # compartments the malignant class uses (every other one stays empty)
 LEUKEMIC_COMPARTMENTS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.NPM1, L.NPM2, L.NPM3, L.NEU)
 
 
-@njit(cache=True)
+@compiled
 def leukemia_derivatives(y, c, cm, dy, a_hsc_base, mpp_gain, a_cmp, k_npm, k_release):
     """Write dy/dt of the malignant class (cells/kg/day) given the shared regulation of the day.
 

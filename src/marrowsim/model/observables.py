@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from numba import njit
-
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 from marrowsim.model.erythroid import ERYTHROID_OBSERVABLES, erythroid_observe
 from marrowsim.model.rhs import blood_counts, cytokine_signals
 from marrowsim.model.state_sums import class_sum, guarded_ratio
@@ -117,19 +116,19 @@ _MARROW_COMPARTMENTS = (
 )
 
 
-@njit(cache=True)
+@compiled
 def _cell(y, k, j):
     return y[k * L.N_COMPARTMENTS + j]
 
 
-@njit(cache=True)
+@compiled
 def _normal_and_donor(y, j):
     """Sum of compartment ``j`` over the normal classes (host, donors, edited), and the donors'."""
     donor = _cell(y, L.DONOR, j) + _cell(y, L.DONOR2, j)
     return _cell(y, L.HOST, j) + donor + _cell(y, L.EDITED, j), donor
 
 
-@njit(cache=True)
+@compiled
 def observe(y, c, cm, active, out):
     """Fill ``out`` (length N_OBSERVABLES) with the observables of one patient.
 

@@ -16,25 +16,24 @@ The deterministic right-hand side (:mod:`marrowsim.model.rhs`) and the stochasti
 
 from __future__ import annotations
 
-from numba import njit
-
 from marrowsim.model import constants as K
+from marrowsim.model.compiled import compiled
 
 
-@njit(cache=True)
+@compiled
 def niche_occupancy(c, hsc_per_kg):
     """Occupancy of the HSC niche: HSCs per kg (all classes) over the steady-state number."""
     return hsc_per_kg / c[K.K_HSC_STAR]
 
 
-@njit(cache=True)
+@compiled
 def hsc_division_rate(c, occupancy):
     """HSC division rate (1/day) at a niche occupancy; rises up to (1 + g)-fold when empty."""
     gamma = c[K.K_HSC_STRESS]
     return c[K.K_P_HSC] * (1.0 + gamma) / (1.0 + gamma * occupancy)
 
 
-@njit(cache=True)
+@compiled
 def hsc_self_renewal(c, occupancy, fitness):
     """Probability that an HSC division is a symmetric self-renewal (at most 1)."""
     a_hsc_max = c[K.K_A_HSC_MAX]
@@ -42,13 +41,13 @@ def hsc_self_renewal(c, occupancy, fitness):
     return min(a, 1.0)  # min(), not a branch: the SBML export traces this (docs/sbml.md)
 
 
-@njit(cache=True)
+@compiled
 def demand_signal(m_gcsf, m_epo, m_tpo):
     """Mean of the lineage receptor masses relative to their steady state (1 = healthy)."""
     return (m_gcsf + m_epo + m_tpo) / 3.0
 
 
-@njit(cache=True)
+@compiled
 def mpp_demand_gain(c, psi):
     """Factor on the amplification of each MPP stage at demand signal ``psi`` (1 at psi = 1)."""
     kappa = c[K.K_KAPPA_MPP]

@@ -20,17 +20,16 @@ state (``max``/``min`` only) so that the right-hand side can be traced symbolica
 
 from __future__ import annotations
 
-from numba import njit
-
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 
 # donor cells that present alloantigen to host T cells: stem, progenitor and precursor pools (the
 # donor-derived antigen-presenting cells come from them); mature blood cells are not counted
 ANTIGEN_COMPARTMENTS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP)
 
 
-@njit(cache=True)
+@compiled
 def donor_antigen_signal(y, c):
     """Stimulation of host anti-donor T cells by donor cells, ``D / (D + D50)`` in [0, 1)."""
     donor = 0.0
@@ -42,7 +41,7 @@ def donor_antigen_signal(y, c):
     return donor / (donor + c[K.K_HVG_ANTIGEN_EC50])
 
 
-@njit(cache=True)
+@compiled
 def lymphopenic_drive(il7, c):
     """Share of the maximal expansion that the IL-7 excess of lymphopenia allows, in [0, 1): 0 at
     the steady-state IL-7. The same Hill function drives the host's anti-donor effectors and the
@@ -51,7 +50,7 @@ def lymphopenic_drive(il7, c):
     return excess / (excess + c[K.K_LYM_HOMEOSTATIC_EC50])
 
 
-@njit(cache=True)
+@compiled
 def host_effector_derivative(y, c, il7, e_atg, e_gvh):
     """dA/dt of the host anti-donor effector level ``A`` (relative to steady-state lymphocytes)."""
     a = max(y[L.N_CELL_STATES + L.AUX_HOST_IMMUNITY], 0.0)

@@ -7,7 +7,6 @@ the SciPy reference path calls the same function. Equations: ``docs/model.md``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
@@ -16,6 +15,7 @@ from marrowsim.model.autoimmunity import (
     eltrombopag_effect,
     progenitor_suppression,
 )
+from marrowsim.model.compiled import compiled
 from marrowsim.model.erythroid import erythroid_expansion, red_cell_yield, yield_loss
 from marrowsim.model.leukemia import leukemia_derivatives
 from marrowsim.model.regulation import (
@@ -31,7 +31,7 @@ from marrowsim.model.rejection import host_effector_derivative, lymphopenic_driv
 _IMMUNE_TARGETS = (L.HSC, L.MPP1, L.MPP2, L.MPP3, L.CMP, L.GP, L.EP, L.MKP, L.LP, L.LYM)
 
 
-@njit(cache=True)
+@compiled
 def _class_haemoglobin_pg(y, c, cm, k):
     """Haemoglobin (pg per kg) in the circulating red cells (blood reticulocytes and the four
     red-cell ages) of clone class ``k``."""
@@ -42,13 +42,13 @@ def _class_haemoglobin_pg(y, c, cm, k):
     return red * c[K.K_MCH] * cm[k, K.CM_MCH]
 
 
-@njit(cache=True)
+@compiled
 def _hb_g_dl(haemoglobin_pg, c):
     """Blood haemoglobin concentration (g/dL) of ``haemoglobin_pg`` pg per kg."""
     return haemoglobin_pg / c[K.K_BV] * 1e-13
 
 
-@njit(cache=True)
+@compiled
 def blood_counts(y, c, cm, active):
     """ANC, Hb (g/dL), platelets and lymphocytes (10^9/L) summed over clone classes."""
     bv = c[K.K_BV] * 1e9
@@ -68,13 +68,13 @@ def blood_counts(y, c, cm, active):
     return neu / bv, _hb_g_dl(hb_cells_pg, c), plt / bv, lym / bv
 
 
-@njit(cache=True)
+@compiled
 def _acceleration(signal, emax, ec50):
     """Rate multiplier under G-CSF: 1 at the steady state (S = 1), saturating in S."""
     return (1.0 + emax * signal / (signal + ec50)) / (1.0 + emax / (1.0 + ec50))
 
 
-@njit(cache=True)
+@compiled
 def hill_power(x, n):
     """``x ** n`` for ``x >= 0``. The calibrated Hill exponent of the cytokine responses is 1.5,
     for which ``x * sqrt(x)`` (within an ulp of ``pow``) is several times cheaper than the libm
@@ -85,7 +85,7 @@ def hill_power(x, n):
     return x**n
 
 
-@njit(cache=True)
+@compiled
 def _self_renewal(signal, a_min, a_max, ec50, hill):
     """Self-renewal fraction under a cytokine signal (relative to the healthy steady state).
 
@@ -96,7 +96,7 @@ def _self_renewal(signal, a_min, a_max, ec50, hill):
     return a_min + (a_max - a_min) * sn / (sn + hill_power(ec50, hill))
 
 
-@njit(cache=True)
+@compiled
 def cytokine_signals(y, c, cm, active):
     """Relative cytokine levels and receptor masses of one patient.
 
@@ -145,7 +145,7 @@ def cytokine_signals(y, c, cm, active):
     return gcsf, epo, tpo, il7, m_g, m_e, m_t
 
 
-@njit(cache=True)
+@compiled
 def _red_cell_and_platelet_ageing(y, c, cm, dy, k, red_inflow, platelet_inflow):
     """dy/dt of the red-cell and platelet age stages of clone class ``k``: the inflow (cells per
     kg per day) enters the first stage, each stage passes on to the next at the ageing rate and
@@ -163,7 +163,7 @@ def _red_cell_and_platelet_ageing(y, c, cm, dy, k, red_inflow, platelet_inflow):
         dy[o + j] = k_plt * (y[o + j - 1] - y[o + j])
 
 
-@njit(cache=True)
+@compiled
 def rhs(t, y, c, cm, active, dy):
     """Write dy/dt of one patient into ``dy`` (cells per kg per day; aux in their own units)."""
     for i in range(dy.shape[0]):

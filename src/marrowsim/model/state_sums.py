@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from numba import njit
-
 from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled
 
 
-@njit(cache=True)
+@compiled
 def class_sum(y, k, compartments):
     """Cells of clone class ``k`` summed over ``compartments`` (indices within a class)."""
     o = k * L.N_COMPARTMENTS
@@ -17,7 +16,7 @@ def class_sum(y, k, compartments):
     return total
 
 
-@njit(cache=True)
+@compiled
 def guarded_ratio(num, den):
     """``num / den``, and 0 where there is nothing to divide by (an empty compartment)."""
     return num / den if den > 0.0 else 0.0
