@@ -158,7 +158,8 @@ def engine_vs_lsoda(scenario: str, sizes: Sizes, seed: int) -> CaseResult:
         "a little less accurate: equal accuracy lies between the two. Ladder (tolerance -> error): "
         + "; ".join(f"{t:g} -> {e:.1e}" for t, e in ladder)
         + ".",
-        "The engine integrates the whole batch in one call (all numba threads); the LSODA loop "
+        "The engine integrates the whole batch in one call (all numba threads, 16 patients side "
+        "by side in each lane group: engine/lane_dopri.py); the LSODA loop "
         "runs one patient at a time in one Python thread, one solve_ivp call per event-free "
         "segment with t_eval at the mornings (the most favourable way to drive it). The ratio "
         "compares time per patient; LSODA's cost is not monotone in its tolerance. Each time is "

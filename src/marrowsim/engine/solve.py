@@ -11,6 +11,7 @@ from marrowsim.engine.problem import Problem
 from marrowsim.errors import InputError
 
 METHODS = ("dopri5", "scipy-lsoda", "scipy-rk45", "scipy-dop853")
+LANES_FROM = 64  # batches this large run in lanes by default (smaller: not worth the set-up)
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,14 @@ def solve(
     rtol: float = 1e-6,
     atol: float = 1e-6,
     max_steps_per_day: int = 20_000,
+    lanes: bool | None = None,
 ) -> BatchResult:
     """Integrate a batch of patients. Failures are per-patient statuses, never exceptions.
 
     ``atol`` is relative to each state's physiological size (see ``engine/dopri.py``).
+    ``lanes`` (dopri5 only): integrate ``LANES`` patients at a time through the generated lane
+    right-hand side (``engine/lanes.py``; the same results bit for bit, faster for large
+    batches). None (default): for batches of at least :data:`LANES_FROM` patients.
     """
     if method not in METHODS:
         raise InputError(f"unknown solver method {method!r} (allowed: {', '.join(METHODS)})")
@@ -48,27 +53,15 @@ def solve(
         raise InputError(f"max_steps_per_day must be at least 1, got {max_steps_per_day}")
     if method == "dopri5":
         out = allocate_outputs(problem.n_patients, problem.y0.shape[1], problem.n_days)
-        solve_batch(
-            problem.y0,
-            problem.constants,
-            problem.class_modifiers,
-            problem.active,
-            problem.scale,
-            problem.t_start,
-            problem.n_days,
-            problem.events,
-            problem.n_events,
-            problem.rules,
-            problem.n_rules,
-            rtol,
-            atol,
-            max_steps_per_day,
-            out["obs_out"],
-            out["final_state"],
-            out["rule_state"],
-            out["status"],
-            out["n_steps"],
-        )
+        use_lanes = problem.n_patients >= LANES_FROM if lanes is None else lanes
+        if use_lanes:
+            from marrowsim.engine.lanes import solve_in_lanes
+
+            rest = solve_in_lanes(problem, rtol, atol, max_steps_per_day, out)
+            if rest.size:
+                _solve_scalar(problem.subset(rest), rtol, atol, max_steps_per_day, out, rest)
+        else:
+            _solve_scalar(problem, rtol, atol, max_steps_per_day, out, None)
         n_steps = out["n_steps"]
     else:
         from marrowsim.engine.reference import solve_reference
@@ -84,3 +77,39 @@ def solve(
         status=out["status"],
         n_steps=n_steps,
     )
+
+
+def _solve_scalar(
+    problem: Problem,
+    rtol: float,
+    atol: float,
+    max_steps_per_day: int,
+    out: dict[str, np.ndarray],
+    index: np.ndarray | None,
+) -> None:
+    """The scalar engine (one patient per thread) into ``out``, or into its rows ``index``."""
+    own = out if index is None else allocate_outputs(*problem.y0.shape, problem.n_days)
+    solve_batch(
+        problem.y0,
+        problem.constants,
+        problem.class_modifiers,
+        problem.active,
+        problem.scale,
+        problem.t_start,
+        problem.n_days,
+        problem.events,
+        problem.n_events,
+        problem.rules,
+        problem.n_rules,
+        rtol,
+        atol,
+        max_steps_per_day,
+        own["obs_out"],
+        own["final_state"],
+        own["rule_state"],
+        own["status"],
+        own["n_steps"],
+    )
+    if index is not None:
+        for key, value in own.items():
+            out[key][index] = value

@@ -21,3 +21,10 @@ compiled = njit(cache=True, error_model="numpy")
 
 compiled_parallel = njit(parallel=True, cache=True, error_model="numpy")
 """Decorator of a compiled function whose ``prange`` loops run on numba's threads."""
+
+
+def compiled_as(signature, *, parallel: bool = False):
+    """Decorator of a compiled function with an explicit numba ``signature``: needed where an
+    argument is a compiled function passed by address (``types.FunctionType``), which numba caches
+    only when the signature says so (``engine/lane_dopri.py``)."""
+    return njit(signature, parallel=parallel, cache=True, error_model="numpy")

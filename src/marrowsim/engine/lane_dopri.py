@@ -1,0 +1,614 @@
+"""The Dormand–Prince engine of ``engine/dopri.py`` for :data:`LANES` patients at a time.
+
+Each lane is one patient with its own time, step size, error control, mornings, rules and events:
+exactly the decisions :func:`marrowsim.engine.dopri.solve_batch` makes for that patient, in the
+same arithmetic, so the results are bit for bit the same (``tests/test_engine_lanes.py``). What
+changes is the loop order: the seven stage evaluations and the stage, error and accept loops run
+for all lanes together, the right-hand side through the generated lane function
+(:mod:`marrowsim.engine.lane_rhs`) whose loops LLVM vectorises across patients. The bookkeeping of
+one patient (a morning's observables and rules from the dense output, an event, the start of a
+stretch) is scalar code on that lane's column, through the same compiled functions as the scalar
+engine. A lane whose patient is finished takes the next patient of its group's share, so lanes do
+not idle while the slowest patient of a group finishes.
+
+Layout: quantity ``i`` of lane ``l`` is element ``i * LANES + l``. The state arrays hold the
+patient's constants and class modifiers after the states (the lane right-hand side's input).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange, types, uint64
+
+from marrowsim.engine.dopri import (
+    _A21,
+    _A31,
+    _A32,
+    _A41,
+    _A42,
+    _A43,
+    _A51,
+    _A52,
+    _A53,
+    _A54,
+    _A61,
+    _A62,
+    _A63,
+    _A64,
+    _A65,
+    _B1,
+    _B3,
+    _B4,
+    _B5,
+    _B6,
+    _D1,
+    _D3,
+    _D4,
+    _D5,
+    _D6,
+    _D7,
+    _E1,
+    _E3,
+    _E4,
+    _E5,
+    _E6,
+    _E7,
+    MAX_BLOCKS,
+    MAX_STEP,
+    STATUS_NOT_FINITE,
+    STATUS_OK,
+    STATUS_STEP_TOO_SMALL,
+    STATUS_TOO_MANY_STEPS,
+    _active_states,
+    _next_step_size,
+)
+from marrowsim.engine.events import apply_event, apply_rules
+from marrowsim.engine.lane_rhs import (
+    CONSTANT_ROW,
+    FUNCTION_TYPE,
+    LANES,
+    MODIFIER_ROW,
+    N_INPUT_ROWS,
+)
+from marrowsim.model import constants as K
+from marrowsim.model import layout as L
+from marrowsim.model.compiled import compiled, compiled_as
+from marrowsim.model.observables import N_OBSERVABLES, observe
+from marrowsim.model.rhs import rhs
+
+# what a lane does next
+_IDLE = 0  # no patient left for it
+_START = 1  # at the start of a stretch: morning, events, f(t, y)
+_STEP = 2  # inside a stretch: attempt a step
+# the outcome of an attempt
+_FAILED, _REJECTED, _ACCEPTED = 0, 1, 2
+
+
+@compiled
+def _gather(x, lane, out):
+    """The states of ``lane`` into the vector ``out``."""
+    w = uint64(LANES)
+    for i in range(uint64(L.N_STATES)):
+        out[i] = x[i * w + uint64(lane)]
+
+
+@compiled
+def _scatter(vector, x, lane):
+    """The state vector into ``lane``."""
+    w = uint64(LANES)
+    for i in range(uint64(L.N_STATES)):
+        x[i * w + uint64(lane)] = vector[i]
+
+
+@compiled
+def _load_patient(p, lane, y0, consts, class_mods, scale, inputs, scale_lanes):
+    """Patient ``p``'s initial state, constants and modifiers into ``lane`` of the three input
+    arrays (state, stage, new state) and its state scales into ``scale_lanes``."""
+    w = uint64(LANES)
+    lu = uint64(lane)
+    for a in range(3):
+        x = inputs[a]
+        for i in range(uint64(L.N_STATES)):
+            x[i * w + lu] = y0[p, i]
+        for i in range(uint64(K.N_CONSTANTS)):
+            x[(uint64(CONSTANT_ROW) + i) * w + lu] = consts[p, i]
+        n_mod = uint64(K.N_CLASS_MODIFIERS)
+        for k in range(uint64(L.N_CLASSES)):
+            for m in range(n_mod):
+                x[(uint64(MODIFIER_ROW) + k * n_mod + m) * w + lu] = class_mods[p, k, m]
+    for i in range(uint64(L.N_STATES)):
+        scale_lanes[i * w + lu] = scale[p, i]
+
+
+@compiled
+def _dense_output_lane(theta, h, lane, x, stages, x_new, stepped, out):
+    """``dopri._dense_output`` for one lane: the state at ``t + theta h`` of the attempted step."""
+    w = uint64(LANES)
+    lu = uint64(lane)
+    _gather(x, lane, out)
+    k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
+    theta1 = 1.0 - theta
+    for q in range(stepped.shape[0]):
+        i = stepped[q]
+        j = i * w + lu
+        ydiff = x_new[j] - x[j]
+        bspl = h * k1[j] - ydiff
+        r4 = ydiff - h * k7[j] - bspl
+        r5 = h * (_D1 * k1[j] + _D3 * k3[j] + _D4 * k4[j] + _D5 * k5[j] + _D6 * k6[j] + _D7 * k7[j])
+        out[i] = x[j] + theta * (ydiff + theta1 * (bspl + theta * (r4 + theta1 * r5)))
+
+
+@compiled
+def _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hh, stepped):
+    """One Dormand–Prince step of size ``hh[l]`` for every lane (0 for a lane not stepping):
+    ``dopri._attempt_step``'s loops, lanes innermost. Fills ``k2 .. k7`` and ``x_new``."""
+    k1, k2, k3, k4, k5, k6, k7 = stages
+    w = uint64(LANES)
+    n = stepped.shape[0]
+    for q in range(n):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            x_tmp[j] = x[j] + hh[lane] * _A21 * k1[j]
+    lane_rhs(x_tmp, work, k2)
+    for q in range(n):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            x_tmp[j] = x[j] + hh[lane] * (_A31 * k1[j] + _A32 * k2[j])
+    lane_rhs(x_tmp, work, k3)
+    for q in range(n):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            x_tmp[j] = x[j] + hh[lane] * (_A41 * k1[j] + _A42 * k2[j] + _A43 * k3[j])
+    lane_rhs(x_tmp, work, k4)
+    for q in range(n):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            x_tmp[j] = x[j] + hh[lane] * (_A51 * k1[j] + _A52 * k2[j] + _A53 * k3[j] + _A54 * k4[j])
+    lane_rhs(x_tmp, work, k5)
+    for q in range(n):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            x_tmp[j] = x[j] + hh[lane] * (
+                _A61 * k1[j] + _A62 * k2[j] + _A63 * k3[j] + _A64 * k4[j] + _A65 * k5[j]
+            )
+    lane_rhs(x_tmp, work, k6)
+    for q in range(n):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            x_new[j] = x[j] + hh[lane] * (
+                _B1 * k1[j] + _B3 * k3[j] + _B4 * k4[j] + _B5 * k5[j] + _B6 * k6[j]
+            )
+    lane_rhs(x_new, work, k7)
+
+
+@compiled
+def _error_norms(x, x_new, stages, hh, scale_lanes, stepped, n_stepped, rtol, atol, err):
+    """``dopri._attempt_step``'s error norm for every lane: the RMS over the lane's own stepped
+    states (the others of the group's set add exact zeros), summed in increasing state order."""
+    k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
+    w = uint64(LANES)
+    for lane in range(w):
+        err[lane] = 0.0
+    for q in range(stepped.shape[0]):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            e = hh[lane] * (
+                _E1 * k1[j] + _E3 * k3[j] + _E4 * k4[j] + _E5 * k5[j] + _E6 * k6[j] + _E7 * k7[j]
+            )
+            yi = abs(x[j])
+            yn = abs(x_new[j])
+            sc = atol * scale_lanes[j] + rtol * (yi if yi > yn else yn)
+            r = e / sc
+            err[lane] += r * r
+    for lane in range(w):
+        err[lane] = np.sqrt(err[lane] / n_stepped[lane])
+
+
+@compiled
+def _accept(x, x_new, stages, accepted, stepped):
+    """``dopri._accept_step`` for the lanes whose step was accepted: state = new state, k1 = k7."""
+    k1, k7 = stages[0], stages[6]
+    w = uint64(LANES)
+    for q in range(stepped.shape[0]):
+        b = stepped[q] * w
+        for lane in range(w):  # a select rather than a branch: the loop vectorises
+            j = b + lane
+            x[j] = x_new[j] if accepted[lane] else x[j]
+            k1[j] = k7[j] if accepted[lane] else k1[j]
+
+
+@compiled
+def _count_stepped(active, blocks):
+    nb = _active_states(active, blocks)
+    n = 0
+    for b in range(nb):
+        n += blocks[b, 1] - blocks[b, 0]
+    return n
+
+
+@compiled
+def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, row, blocks,
+                   consts, class_mods, t_start, n_days, events, n_events, rules, n_rules,
+                   obs_out, rule_state):  # fmt: skip
+    """``dopri.solve_batch``'s loop body up to the stretch for the lane's patient: the morning at
+    ``t`` (observables, rules), the events at ``t``, the end of the stretch and f(t, y).
+    Returns the lane's next phase; a finished patient's status is in ``i_lane[lane, 3]``."""
+    y, k = vectors[0], vectors[1]
+    c, cm = consts[p], class_mods[p]
+    t = f_lane[lane, 0]
+    d = i_lane[lane, 0]
+    e = i_lane[lane, 1]
+    k1_valid = i_lane[lane, 4] != 0
+    _gather(x, lane, y)
+    changed = False
+    if d <= n_days and abs(t - (t_start + d)) < 1e-9:
+        observe(y, c, cm, active, obs_out[p, d])
+        if apply_rules(t_start + d, obs_out[p, d], rules[p], n_rules[p], rule_state[p], y, active):
+            k1_valid = False
+            changed = True
+        d += 1
+    i_lane[lane, 0] = d
+    if t >= t_start + n_days - 1e-9:
+        if changed:
+            _scatter(y, x, lane)
+        i_lane[lane, 3] = STATUS_OK
+        return _IDLE
+    while e < n_events[p] and abs(events[p, e, 0] - t) < 1e-9:
+        apply_event(events[p, e], y, c, cm, active)
+        e += 1
+        k1_valid = False
+        changed = True
+    i_lane[lane, 1] = e
+    t_next = float(t_start + n_days)
+    if e < n_events[p] and events[p, e, 0] < t_next - 1e-9:
+        t_next = events[p, e, 0]
+    f_lane[lane, 3] = t_next
+    if not k1_valid:
+        for i in range(y.shape[0]):
+            if not np.isfinite(y[i]):
+                if changed:
+                    _scatter(y, x, lane)
+                i_lane[lane, 3] = STATUS_NOT_FINITE
+                return _IDLE
+        for a in range(3):  # states outside the stepped ranges keep their value in every stage
+            _scatter(y, inputs[a], lane)
+        rhs(t, y, c, cm, active, k)
+        _scatter(k, stages[0], lane)
+        i_lane[lane, 5] = _count_stepped(active, blocks)
+        changed = False
+    if changed:
+        _scatter(y, x, lane)
+    for i in range(y.shape[0]):  # the states the stretch does not step stay these in every row
+        row[i] = y[i]
+    i_lane[lane, 4] = 1
+    i_lane[lane, 2] = 0  # attempts since the last morning
+    f_lane[lane, 2] = 1e-4  # the controller's previous error (reset per stretch, as dopri)
+    return _STEP
+
+
+@compiled
+def _control(lane, err, f_lane, i_lane, t_start, n_days, theta, exact):
+    """``dopri._integrate_stretch``'s step size control after an attempt, for one lane, up to
+    the mornings: returns the lane's outcome (:data:`_FAILED`, :data:`_REJECTED`,
+    :data:`_ACCEPTED`) and, for an accepted step with a morning inside, sets ``theta[lane]`` (its
+    position in the step) and ``exact[lane]`` (the step ends on it)."""
+    theta[lane] = -1.0
+    if not np.isfinite(err):
+        i_lane[lane, 3] = STATUS_NOT_FINITE
+        return _FAILED
+    i_lane[lane, 6] += 1
+    i_lane[lane, 2] += 1
+    h = f_lane[lane, 4]  # the attempted step
+    h_next, f_lane[lane, 2] = _next_step_size(h, err, f_lane[lane, 2])
+    f_lane[lane, 1] = h_next
+    if err > 1.0:
+        return _REJECTED
+    t = f_lane[lane, 0]
+    t_next = f_lane[lane, 3]
+    t_new = t_next if f_lane[lane, 5] != 0.0 else t + h
+    f_lane[lane, 6] = t_new
+    d = i_lane[lane, 0]
+    if d <= n_days and t_start + d < t_next - 1e-9 and t_start + d <= t_new + 1e-9:
+        morning = float(t_start + d)
+        theta[lane] = (morning - t) / h
+        exact[lane] = abs(morning - t_new) <= 1e-9
+    return _ACCEPTED
+
+
+@compiled
+def _morning_states(x, x_new, stages, stepped, hh, theta, exact, dense, rows):
+    """The state at each lane's morning inside its step (``theta[l] >= 0``) into ``rows[l]``:
+    ``dopri._dense_output`` (or the new state where the step ends on the morning), computed for
+    all lanes at once in the lane layout (``dense``), then copied into the rows. Only the stepped
+    states are written: :func:`_start_stretch` left the others, constant during a stretch, there."""
+    k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
+    w = uint64(LANES)
+    for q in range(stepped.shape[0]):
+        b = stepped[q] * w
+        for lane in range(w):
+            j = b + lane
+            h = hh[lane]
+            th = theta[lane]
+            th1 = 1.0 - th
+            ydiff = x_new[j] - x[j]
+            bspl = h * k1[j] - ydiff
+            r4 = ydiff - h * k7[j] - bspl
+            r5 = h * (
+                _D1 * k1[j] + _D3 * k3[j] + _D4 * k4[j] + _D5 * k5[j] + _D6 * k6[j] + _D7 * k7[j]
+            )
+            interpolated = x[j] + th * (ydiff + th1 * (bspl + th * (r4 + th1 * r5)))
+            dense[j] = x_new[j] if exact[lane] else interpolated
+    for lane in range(w):
+        if theta[lane] >= 0.0:  # the other states of the row are the stretch's constant ones
+            row = rows[lane]
+            for q in range(stepped.shape[0]):
+                row[stepped[q]] = dense[stepped[q] * w + lane]
+
+
+@compiled
+def _mornings(lane, p, x, x_new, stages, stepped, f_lane, i_lane, active, row, vector,
+              consts, class_mods, t_start, n_days, rules, n_rules, obs_out, rule_state,
+              accepted):  # fmt: skip
+    """``dopri._integrate_stretch``'s mornings inside an accepted step, for one lane: the first
+    from ``row`` (:func:`_morning_states`), any further one from the lane's dense output. A rule
+    that changes the state ends the stretch there. Returns True if one did (the lane restarts)."""
+    t = f_lane[lane, 0]
+    h = f_lane[lane, 4]
+    t_next = f_lane[lane, 3]
+    t_new = f_lane[lane, 6]
+    d = i_lane[lane, 0]
+    c, cm = consts[p], class_mods[p]
+    y = row
+    first = True
+    while d <= n_days and t_start + d < t_next - 1e-9 and t_start + d <= t_new + 1e-9:
+        morning = float(t_start + d)
+        if not first:  # a second morning in one step (a step ending exactly on a morning)
+            y = vector
+            if abs(morning - t_new) <= 1e-9:
+                _gather(x, lane, y)
+                w = uint64(LANES)
+                for q in range(stepped.shape[0]):
+                    y[stepped[q]] = x_new[stepped[q] * w + uint64(lane)]
+            else:
+                _dense_output_lane((morning - t) / h, h, lane, x, stages, x_new, stepped, y)
+        first = False
+        observe(y, c, cm, active, obs_out[p, d])
+        fired = apply_rules(
+            t_start + d, obs_out[p, d], rules[p], n_rules[p], rule_state[p], y, active
+        )
+        d += 1
+        i_lane[lane, 2] = 0
+        if fired:
+            i_lane[lane, 0] = d
+            _scatter(y, x, lane)
+            f_lane[lane, 0] = morning
+            i_lane[lane, 4] = 0  # f(t, y) is stale
+            return True
+    i_lane[lane, 0] = d
+    f_lane[lane, 0] = t_new
+    accepted[lane] = True
+    return False
+
+
+@compiled
+def _next_phase(lane, f_lane, i_lane):
+    """After an attempt that did not end in a rule: underflow, the end of the stretch, or on."""
+    if f_lane[lane, 1] < 1e-10:
+        i_lane[lane, 3] = STATUS_STEP_TOO_SMALL
+        return _IDLE
+    if not f_lane[lane, 0] < f_lane[lane, 3]:
+        return _START  # the stretch ended at the next event (or the end); f(t, y) is k7
+    return _STEP
+
+
+@compiled
+def _prepare_attempt(lane, f_lane, i_lane, max_steps_per_day, hh):
+    """The step size of the lane's next attempt (``dopri._integrate_stretch``'s loop head);
+    returns False if the day's attempts are used up."""
+    if i_lane[lane, 2] >= max_steps_per_day:
+        i_lane[lane, 3] = STATUS_TOO_MANY_STEPS
+        return False
+    t = f_lane[lane, 0]
+    h = f_lane[lane, 1]
+    if h > MAX_STEP:
+        h = MAX_STEP
+    t_next = f_lane[lane, 3]
+    last = t + h > t_next - 1e-9
+    if last:
+        h = t_next - t
+    f_lane[lane, 4] = h
+    f_lane[lane, 5] = 1.0 if last else 0.0
+    hh[lane] = h
+    return True
+
+
+@compiled
+def _finish(lane, p, x, i_lane, n_days, obs_out, final_state, status, n_steps):
+    """Write a finished lane's patient: status, steps, final state, NaN for unrecorded days."""
+    st = i_lane[lane, 3]
+    if st != STATUS_OK:
+        for dd in range(i_lane[lane, 0], n_days + 1):
+            for q in range(N_OBSERVABLES):
+                obs_out[p, dd, q] = np.nan
+    status[p] = st
+    n_steps[p] = i_lane[lane, 6]
+    w = uint64(LANES)
+    for i in range(uint64(L.N_STATES)):
+        final_state[p, i] = x[i * w + uint64(lane)]
+
+
+@compiled
+def _solve_group(lane_rhs, n_work, patients, stepped, y0, consts, class_mods, active0, scale,
+                 t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
+                 max_steps_per_day, obs_out, final_state, rule_state, status, n_steps):  # fmt: skip
+    """Integrate ``patients`` (indices into the batch) through ``LANES`` lanes."""
+    size = N_INPUT_ROWS * LANES
+    inputs = np.zeros((3, size))  # state, stage state, new state (+ constants and modifiers)
+    x, x_tmp, x_new = inputs[0], inputs[1], inputs[2]
+    stage_buffer = np.zeros((7, L.N_STATES * LANES))
+    stages = (
+        stage_buffer[0],
+        stage_buffer[1],
+        stage_buffer[2],
+        stage_buffer[3],
+        stage_buffer[4],
+        stage_buffer[5],
+        stage_buffer[6],
+    )
+    work = np.empty(n_work * LANES)
+    scale_lanes = np.ones(L.N_STATES * LANES)
+    vectors = np.empty((2, L.N_STATES))
+    blocks = np.empty((MAX_BLOCKS, 2), dtype=np.int64)
+    lane_state = np.zeros(LANES, dtype=np.int64)  # phase
+    lane_patient = np.full(LANES, -1, dtype=np.int64)
+    active = np.zeros((LANES, L.N_CLASSES), dtype=np.bool_)
+    # per lane: t, h (to go on with), previous error, end of the stretch, attempted h, last
+    # step of the stretch (1/0), time the accepted step reaches
+    f_lane = np.zeros((LANES, 7))
+    # per lane: next morning, next event, attempts today, status, f(t, y) valid, states
+    # stepped, steps
+    i_lane = np.zeros((LANES, 7), dtype=np.int64)
+    hh = np.zeros(LANES)
+    err = np.zeros(LANES)
+    accepted = np.zeros(LANES, dtype=np.bool_)
+    outcome = np.zeros(LANES, dtype=np.int64)
+    theta = np.full(LANES, -1.0)  # where a lane's morning lies in its step (-1: none)
+    exact = np.zeros(LANES, dtype=np.bool_)
+    dense = np.zeros(L.N_STATES * LANES)
+    rows = np.zeros((LANES, L.N_STATES))
+    next_patient = 0
+    n_patients = patients.shape[0]
+    while True:
+        stepping = 0
+        for lane in range(LANES):
+            hh[lane] = 0.0
+            while True:
+                phase = lane_state[lane]
+                if phase == _IDLE:
+                    if lane_patient[lane] >= 0:
+                        _finish(lane, lane_patient[lane], x, i_lane, n_days, obs_out,
+                                final_state, status, n_steps)  # fmt: skip
+                        lane_patient[lane] = -1
+                    if next_patient >= n_patients:
+                        break
+                    p = patients[next_patient]
+                    next_patient += 1
+                    lane_patient[lane] = p
+                    _load_patient(p, lane, y0, consts, class_mods, scale, inputs, scale_lanes)
+                    for k in range(L.N_CLASSES):
+                        active[lane, k] = active0[p, k]
+                    f_lane[lane, 0] = float(t_start)
+                    f_lane[lane, 1] = 0.05
+                    i_lane[lane, 0] = 0
+                    e = 0
+                    while e < n_events[p] and events[p, e, 0] < t_start - 1e-9:
+                        e += 1  # events before the start are dropped
+                    i_lane[lane, 1] = e
+                    i_lane[lane, 3] = STATUS_OK
+                    i_lane[lane, 4] = 0
+                    i_lane[lane, 6] = 0
+                    lane_state[lane] = _START
+                elif phase == _START:
+                    lane_state[lane] = _start_stretch(
+                        lane, lane_patient[lane], x, inputs, stages, f_lane, i_lane,
+                        active[lane], vectors, rows[lane], blocks, consts, class_mods, t_start,
+                        n_days, events, n_events, rules, n_rules, obs_out, rule_state,
+                    )  # fmt: skip
+                else:
+                    if _prepare_attempt(lane, f_lane, i_lane, max_steps_per_day, hh):
+                        stepping += 1
+                        break
+                    lane_state[lane] = _IDLE
+        if stepping == 0:
+            break
+        _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hh, stepped)
+        _error_norms(x, x_new, stages, hh, scale_lanes, stepped, i_lane[:, 5], rtol, atol, err)
+        for lane in range(LANES):
+            accepted[lane] = False
+            theta[lane] = -1.0
+            if lane_state[lane] == _STEP:
+                outcome[lane] = _control(
+                    lane, err[lane], f_lane, i_lane, t_start, n_days, theta, exact
+                )
+        _morning_states(x, x_new, stages, stepped, hh, theta, exact, dense, rows)
+        for lane in range(LANES):
+            if lane_state[lane] != _STEP:
+                continue
+            if outcome[lane] == _FAILED:
+                lane_state[lane] = _IDLE
+                continue
+            if outcome[lane] == _ACCEPTED and _mornings(
+                lane, lane_patient[lane], x, x_new, stages, stepped, f_lane, i_lane,
+                active[lane], rows[lane], vectors[0], consts, class_mods, t_start, n_days, rules,
+                n_rules, obs_out, rule_state, accepted,
+            ):  # fmt: skip
+                lane_state[lane] = _START
+                continue
+            lane_state[lane] = _next_phase(lane, f_lane, i_lane)
+        _accept(x, x_new, stages, accepted, stepped)
+
+
+_F1, _F2, _F3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :, ::1]
+_I1 = types.int64[::1]
+_SOLVE_LANES_SIGNATURE = types.void(
+    FUNCTION_TYPE,  # lane_rhs
+    types.int64,  # n_work
+    _I1,  # patients
+    types.int64,  # n_groups
+    types.uint64[::1],  # stepped
+    _F2,  # y0
+    _F2,  # consts
+    _F3,  # class_mods
+    types.boolean[:, ::1],  # active0
+    _F2,  # scale
+    types.int64,  # t_start
+    types.int64,  # n_days
+    _F3,  # events
+    _I1,  # n_events
+    _F3,  # rules
+    _I1,  # n_rules
+    types.float64,  # rtol
+    types.float64,  # atol
+    types.int64,  # max_steps_per_day
+    _F3,  # obs_out
+    _F2,  # final_state
+    _F2,  # rule_state
+    _I1,  # status
+    _I1,  # n_steps
+)
+
+
+@compiled_as(_SOLVE_LANES_SIGNATURE, parallel=True)
+def solve_lanes(lane_rhs, n_work, patients, n_groups, stepped, y0, consts, class_mods, active0,
+                scale, t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
+                max_steps_per_day, obs_out, final_state, rule_state, status, n_steps):  # fmt: skip
+    """:func:`marrowsim.engine.dopri.solve_batch` for ``patients`` (indices into the batch),
+    ``n_groups`` groups of lanes on numba's threads, each taking a contiguous share."""
+    n = patients.shape[0]
+    per = (n + n_groups - 1) // n_groups
+    for g in prange(n_groups):
+        lo = g * per
+        hi = min(n, lo + per)
+        if lo < hi:
+            _solve_group(lane_rhs, n_work, patients[lo:hi], stepped, y0, consts, class_mods,
+                         active0, scale, t_start, n_days, events, n_events, rules, n_rules, rtol,
+                         atol, max_steps_per_day, obs_out, final_state, rule_state, status,
+                         n_steps)  # fmt: skip
+
+
+def stepped_states(classes: tuple[int, ...]) -> np.ndarray:
+    """The states the lane loops step for a group that can hold ``classes`` (uint64 indices)."""
+    active = np.zeros(L.N_CLASSES, dtype=np.bool_)
+    active[list(classes)] = True
+    blocks = np.empty((MAX_BLOCKS, 2), dtype=np.int64)
+    nb = _active_states(active, blocks)
+    return np.concatenate([np.arange(blocks[b, 0], blocks[b, 1]) for b in range(nb)]).astype(
+        np.uint64
+    )

@@ -1,0 +1,310 @@
+"""The right-hand side for several patients at once ("lanes"), generated from the model's own.
+
+:func:`marrowsim.model.rhs.rhs` is scalar code for one patient: a few hundred divisions, Hill
+responses and sums that the compiler cannot spread over SIMD registers. Here the same function
+runs symbolically (the SBML export's tracer, :mod:`marrowsim.export.symbolic`) for the clone
+classes a batch can hold, and the expression DAG is written out as straight-line code over
+``LANES`` patients, ``for lane in range(LANES)`` around blocks of :data:`BLOCK` operations; LLVM
+vectorises those loops (AVX2/AVX-512 divisions and square roots for 4-8 patients at a time). The
+operations are the traced ones in the traced order, so each lane computes bit for bit what
+``rhs`` computes for that patient (``tests/test_engine_lanes.py``).
+
+Layout: lane ``l`` of quantity ``i`` is element ``i * LANES + l`` of a flat array. The input
+array holds the states (``L.N_STATES`` rows), then the constants (``K.N_CONSTANTS``), then the
+class modifiers (``L.N_CLASSES * K.N_CLASS_MODIFIERS``); intermediates go to a work array, the
+derivatives to ``dy`` (``L.N_STATES`` rows). One array read and two written keep LLVM's runtime
+aliasing checks few enough for it to vectorise; blocks of ~40 operations are where it still does
+(the whole body in one loop is not vectorised; docs/architecture.md §3).
+
+A branch of the model on constants alone (a feature switched off by a zero constant) is decided
+by the traced patient's values and recorded; :func:`lane_patients` tells which patients of a
+batch decide every such branch the same way, and only those may use the generated function. The
+Hill exponent's fast path (``hill_power``: ``x * sqrt(x)`` for 1.5) is one such decision.
+
+The generated module is written under numba's cache directory (keyed by the compiled sources,
+``marrowsim._numba_cache``), named by a hash of its text, so numba caches its compiled code like
+any other: ~7 s to compile once, then loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numba import types
+
+from marrowsim.engine.problem import Problem
+from marrowsim.export.symbolic import Context, Expr, TraceError, symbolic_twins, walk
+from marrowsim.io import write_text_atomic
+from marrowsim.model import constants as K
+from marrowsim.model import erythroid as ERY
+from marrowsim.model import layout as L
+from marrowsim.model import rhs as R
+from marrowsim.model import state_sums as S
+
+LANES = (
+    16  # patients per lane group: AVX-512 holds 8 doubles; 16 was fastest (8: no gain, 32: same)
+)
+BLOCK = 40  # operations per vectorised loop (20: more loop overhead, 80: not vectorised)
+
+# lane_rhs(inputs, work, dy): passed to the lane engine by address, so its signature is fixed
+SIGNATURE = types.void(types.float64[::1], types.float64[::1], types.float64[::1])
+FUNCTION_TYPE = types.FunctionType(SIGNATURE)
+
+N_INPUT_ROWS = L.N_STATES + K.N_CONSTANTS + L.N_CLASSES * K.N_CLASS_MODIFIERS
+CONSTANT_ROW = L.N_STATES  # first row of the constants in the input array
+MODIFIER_ROW = L.N_STATES + K.N_CONSTANTS  # first row of the class modifiers
+
+
+@dataclass(frozen=True)
+class LaneRhs:
+    """A generated lane right-hand side: ``function(inputs, work, dy)``."""
+
+    function: Callable
+    n_work_rows: int  # rows of the work array (intermediate values)
+    classes: tuple[int, ...]  # clone classes it computes (the others must stay empty)
+    decisions: tuple[tuple[Expr, bool], ...]  # branches on constants, as traced
+    source_path: Path
+
+
+class _Recorder(Context):
+    """A tracing context that records every branch decided on constants."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.decisions: list[tuple[Expr, bool]] = []
+
+    def evaluate(self, node: Expr):
+        value = super().evaluate(node)
+        if value is not None and not node.is_leaf:
+            self.decisions.append((node, bool(value)))
+        return value
+
+
+def batch_classes(problem: Problem) -> tuple[int, ...]:
+    """Clone classes any patient of ``problem`` can hold (see ``export.trace.exported_classes``)."""
+    from marrowsim.export.trace import exported_classes
+
+    classes: set[int] = set()
+    for p in range(problem.n_patients):
+        classes.update(exported_classes(problem, p))
+    return tuple(sorted(classes))
+
+
+def _trace(problem: Problem, p: int, classes: tuple[int, ...]):
+    """The rates of patient ``p``'s model with ``classes`` holding cells, and its decisions."""
+    from marrowsim.export.trace import _ratio, _yield_loss, modifier_id, state_id
+
+    constants = dict(zip(K.CONSTANT_NAMES, problem.constants[p].tolist(), strict=True))
+    ctx = _Recorder(constants)
+    exported = np.zeros(L.N_CLASSES, dtype=bool)
+    exported[list(classes)] = True
+    y = np.empty(L.N_STATES, dtype=object)
+    for i in range(L.N_STATES):
+        if i >= L.N_CELL_STATES or exported[i // L.N_COMPARTMENTS]:
+            y[i] = ctx.sym(state_id(i))
+        else:
+            y[i] = ctx.num(0.0)
+    c = np.array([ctx.sym(name) for name in K.CONSTANT_NAMES], dtype=object)
+    cm = np.empty((L.N_CLASSES, K.N_CLASS_MODIFIERS), dtype=object)
+    for k in range(L.N_CLASSES):
+        for m in range(K.N_CLASS_MODIFIERS):
+            ctx.values[modifier_id(k, m)] = float(problem.class_modifiers[p, k, m])
+            cm[k, m] = (
+                ctx.sym(modifier_id(k, m)) if exported[k] else problem.class_modifiers[p, k, m]
+            )
+
+    def hill_power(x, n):  # rhs.hill_power, with its fast path as a recorded decision
+        fast = ctx.op("geq", n, ctx.num(1.5)), ctx.op("leq", n, ctx.num(1.5))
+        if all(bool(ctx.evaluate(f)) for f in fast):
+            return ctx.op("hill15", ctx.num(x))
+        return x**n
+
+    twins = symbolic_twins(
+        {"rhs": R.rhs},
+        {S.guarded_ratio: _ratio(ctx), R.hill_power: hill_power, ERY.yield_loss: _yield_loss(ctx)},
+    )
+    dy = np.empty(L.N_STATES, dtype=object)
+    twins["rhs"](ctx.sym("time"), y, c, cm, exported.copy(), dy)
+    rates = {i: ctx.num(dy[i]) for i in range(L.N_STATES) if y[i].op == "sym"}
+    return rates, ctx.decisions
+
+
+_INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "gt": ">", "lt": "<", "geq": ">=", "leq": "<="}
+
+
+def _expression(node: Expr, a: list[str]) -> str:
+    """The Python expression of operation ``node`` on argument texts ``a``."""
+    if node.op in _INFIX:
+        return f"{a[0]} {_INFIX[node.op]} {a[1]}"
+    if node.op == "^":
+        return f"{a[0]} ** {a[1]}"
+    if node.op == "hill15":
+        return f"{a[0]} * np.sqrt({a[0]})"
+    if node.op == "neg":
+        return f"-{a[0]}"
+    if node.op == "exp":
+        return f"np.exp({a[0]})"
+    if node.op == "abs":
+        return f"abs({a[0]})"
+    if node.op == "piecewise":
+        return f"{a[0]} if {a[1]} else {a[2]}"
+    if node.op in ("and", "or"):
+        return f" {node.op} ".join(f"({t})" for t in a)
+    raise TraceError(f"the lane right-hand side cannot write operation {node.op!r}")
+
+
+def generate_source(rates: dict[int, Expr]) -> tuple[str, int]:
+    """Python source of ``lane_rhs(inputs, work, dy)`` computing ``rates`` for ``LANES`` lanes,
+    and the number of work rows.
+
+    The operations are cut into loops of :data:`BLOCK`. Within a loop a value is a local
+    variable; a value used by a later loop is also stored in the work array, a row per value."""
+    from marrowsim.export.trace import modifier_id, state_id
+
+    rows = {state_id(i): i for i in range(L.N_STATES)}
+    rows.update({name: CONSTANT_ROW + i for i, name in enumerate(K.CONSTANT_NAMES)})
+    rows.update(
+        {
+            modifier_id(k, m): MODIFIER_ROW + k * K.N_CLASS_MODIFIERS + m
+            for k in range(L.N_CLASSES)
+            for m in range(K.N_CLASS_MODIFIERS)
+        }
+    )
+    operations = [node for node in walk(list(rates.values())) if not node.is_leaf]
+    block_of = {id(node): n // BLOCK for n, node in enumerate(operations)}
+    n_blocks = -(-len(operations) // BLOCK)
+    last_block = n_blocks  # the stores of the rates come after every operation
+    stored = {
+        id(arg)
+        for node in operations
+        for arg in node.args
+        if not arg.is_leaf and block_of[id(arg)] != block_of[id(node)]
+    } | {id(node) for node in rates.values() if not node.is_leaf}
+    work = {key: n for n, key in enumerate(k for k in (id(o) for o in operations) if k in stored)}
+    local = {id(node): f"v{n}" for n, node in enumerate(operations)}
+
+    def ref(node: Expr, block: int) -> str:
+        if node.op == "num":
+            v = float(node.value)
+            return repr(v) if math.isfinite(v) else ("np.inf" if v > 0 else "-np.inf")
+        if node.op == "sym":
+            if node.value not in rows:
+                raise TraceError(f"the lane right-hand side has no input for {node.value!r}")
+            return f"x[{rows[node.value] * LANES} + l]"
+        if block_of[id(node)] == block:
+            return local[id(node)]
+        return f"w[{work[id(node)] * LANES} + l]"
+
+    blocks: list[list[str]] = [[] for _ in range(n_blocks + 1)]
+    for node in operations:
+        b = block_of[id(node)]
+        blocks[b].append(f"{local[id(node)]} = {_expression(node, [ref(a, b) for a in node.args])}")
+        if id(node) in work:
+            blocks[b].append(f"w[{work[id(node)] * LANES} + l] = {local[id(node)]}")
+    for i, node in rates.items():
+        blocks[last_block].append(f"dy[{i * LANES} + l] = {ref(node, last_block)}")
+    lines = [
+        '"""Generated by marrowsim.engine.lane_rhs: do not edit."""',
+        "import numpy as np",
+        "",
+        "from marrowsim.engine.lane_rhs import SIGNATURE",
+        "from marrowsim.model.compiled import compiled_as",
+        "",
+        "",
+        "@compiled_as(SIGNATURE)",
+        "def lane_rhs(x, w, dy):",
+    ]
+    for block in blocks:
+        if block:
+            lines.append(f"    for l in range({LANES}):")
+            lines += ["        " + s for s in block]
+    return "\n".join(lines) + "\n", max(len(work), 1)
+
+
+def _load(source: str) -> tuple[Callable, Path]:
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    base = os.environ.get("NUMBA_CACHE_DIR") or str(Path.home() / ".cache" / "marrowsim")
+    path = Path(base) / "marrowsim_lanes" / f"lanes_{digest}.py"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, source)
+    name = f"marrowsim_lanes_{digest}"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[name] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.lane_rhs, path
+
+
+def build(problem: Problem, p: int = 0, classes: tuple[int, ...] | None = None) -> LaneRhs:
+    """The lane right-hand side traced from patient ``p`` for ``classes`` (default: every class
+    a patient of ``problem`` can hold)."""
+    classes = batch_classes(problem) if classes is None else classes
+    rates, decisions = _trace(problem, p, classes)
+    source, n_work = generate_source(rates)
+    function, path = _load(source)
+    return LaneRhs(function, n_work, classes, tuple(decisions), path)
+
+
+_VECTOR = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "^": np.power,
+    "neg": np.negative,
+    "exp": np.exp,
+    "abs": np.abs,
+    "gt": np.greater,
+    "lt": np.less,
+    "geq": np.greater_equal,
+    "leq": np.less_equal,
+    "and": np.logical_and,
+    "or": np.logical_or,
+}
+
+
+def _evaluate_all(node: Expr, values: dict[str, np.ndarray]) -> np.ndarray:
+    if node.op == "num":
+        return np.asarray(node.value)
+    if node.op == "sym":
+        return values[node.value]
+    args = [_evaluate_all(a, values) for a in node.args]
+    if node.op == "piecewise":
+        return np.where(args[1], args[0], args[2])
+    if node.op in ("and", "or"):
+        return _VECTOR[node.op].reduce(np.broadcast_arrays(*args))
+    return _VECTOR[node.op](*args)
+
+
+def lane_patients(problem: Problem, lane_rhs: LaneRhs) -> np.ndarray:
+    """Which patients of ``problem`` the generated function computes exactly: those that decide
+    every traced branch on constants as the traced patient did and hold no other classes."""
+    from marrowsim.export.trace import modifier_id
+
+    values = {name: problem.constants[:, i] for i, name in enumerate(K.CONSTANT_NAMES)}
+    for k in range(L.N_CLASSES):
+        for m in range(K.N_CLASS_MODIFIERS):
+            values[modifier_id(k, m)] = problem.class_modifiers[:, k, m]
+    ok = np.ones(problem.n_patients, dtype=bool)
+    with np.errstate(all="ignore"):
+        for node, decided in lane_rhs.decisions:
+            ok &= np.broadcast_to(_evaluate_all(node, values), ok.shape).astype(bool) == decided
+    outside = np.ones(L.N_CLASSES, dtype=bool)
+    outside[list(lane_rhs.classes)] = False
+    for p in np.flatnonzero(ok):
+        from marrowsim.export.trace import exported_classes
+
+        if outside[list(exported_classes(problem, int(p)))].any():
+            ok[p] = False
+    return ok

@@ -1,0 +1,81 @@
+"""Solve a batch in lanes: generate the lane right-hand side, pick the patients it computes
+exactly, run :func:`marrowsim.engine.lane_dopri.solve_lanes` (docs/architecture.md §3)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from marrowsim.engine import lane_dopri, lane_rhs
+from marrowsim.engine.problem import Problem
+
+MAX_FUNCTIONS = 4  # lane functions per batch (each ~7 s to compile once, then cached)
+PATIENTS_PER_GROUP = 512  # a group's share: its last patients leave lanes idle (~2 % at 512)
+
+
+def solve_in_lanes(
+    problem: Problem, rtol: float, atol: float, max_steps_per_day: int, out: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Integrate in lanes the patients a generated function computes exactly, into ``out``;
+    return the indices of the others (for the scalar engine).
+
+    A batch whose patients decide the model's branches on constants differently (a gene-therapy
+    arm beside a cord-blood arm: the erythroid expansion is switched on in one) gets one function
+    per decision set, up to :data:`MAX_FUNCTIONS`; a set with fewer than ``LANES`` patients is
+    left to the scalar engine."""
+    classes = lane_rhs.batch_classes(problem)
+    remaining = np.ones(problem.n_patients, dtype=bool)  # not integrated yet
+    unexplored = remaining.copy()  # not yet tried with a function of their own
+    for _ in range(MAX_FUNCTIONS):
+        if unexplored.sum() < lane_rhs.LANES:
+            break
+        first = int(np.flatnonzero(unexplored)[0])
+        function = lane_rhs.build(problem, first, classes)
+        covered = lane_rhs.lane_patients(problem, function) & remaining
+        unexplored &= ~covered
+        unexplored[first] = False
+        if covered.sum() >= lane_rhs.LANES:
+            _run(function, np.flatnonzero(covered).astype(np.int64), problem, rtol, atol,
+                 max_steps_per_day, out)  # fmt: skip
+            remaining &= ~covered
+    return np.flatnonzero(remaining)
+
+
+def _run(
+    function: lane_rhs.LaneRhs,
+    patients: np.ndarray,
+    problem: Problem,
+    rtol: float,
+    atol: float,
+    max_steps_per_day: int,
+    out: dict[str, np.ndarray],
+) -> None:
+    threads = numba.get_num_threads()
+    n_groups = max(min(threads, -(-patients.size // lane_rhs.LANES)),
+                   -(-patients.size // PATIENTS_PER_GROUP))  # fmt: skip
+    lane_dopri.solve_lanes(
+        function.function,
+        function.n_work_rows,
+        patients,
+        n_groups,
+        lane_dopri.stepped_states(function.classes),
+        problem.y0,
+        problem.constants,
+        problem.class_modifiers,
+        problem.active,
+        problem.scale,
+        problem.t_start,
+        problem.n_days,
+        problem.events,
+        problem.n_events,
+        problem.rules,
+        problem.n_rules,
+        rtol,
+        atol,
+        max_steps_per_day,
+        out["obs_out"],
+        out["final_state"],
+        out["rule_state"],
+        out["status"],
+        out["n_steps"],
+    )
