@@ -42,6 +42,13 @@ from numba import types
 
 from marrowsim.engine.problem import Problem
 from marrowsim.export.symbolic import Context, Expr, TraceError, symbolic_twins, walk
+from marrowsim.export.trace import (
+    classes_held,
+    guarded_ratio_twin,
+    modifier_id,
+    state_id,
+    yield_loss_twin,
+)
 from marrowsim.io import write_text_atomic
 from marrowsim.model import constants as K
 from marrowsim.model import erythroid as ERY
@@ -89,19 +96,12 @@ class _Recorder(Context):
 
 
 def batch_classes(problem: Problem) -> tuple[int, ...]:
-    """Clone classes any patient of ``problem`` can hold (see ``export.trace.exported_classes``)."""
-    from marrowsim.export.trace import exported_classes
-
-    classes: set[int] = set()
-    for p in range(problem.n_patients):
-        classes.update(exported_classes(problem, p))
-    return tuple(sorted(classes))
+    """Clone classes any patient of ``problem`` can hold (``export.trace.classes_held``)."""
+    return tuple(np.flatnonzero(classes_held(problem).any(axis=0)).tolist())
 
 
 def _trace(problem: Problem, p: int, classes: tuple[int, ...]):
     """The rates of patient ``p``'s model with ``classes`` holding cells, and its decisions."""
-    from marrowsim.export.trace import _ratio, _yield_loss, modifier_id, state_id
-
     constants = dict(zip(K.CONSTANT_NAMES, problem.constants[p].tolist(), strict=True))
     ctx = _Recorder(constants)
     exported = np.zeros(L.N_CLASSES, dtype=bool)
@@ -129,7 +129,11 @@ def _trace(problem: Problem, p: int, classes: tuple[int, ...]):
 
     twins = symbolic_twins(
         {"rhs": R.rhs},
-        {S.guarded_ratio: _ratio(ctx), R.hill_power: hill_power, ERY.yield_loss: _yield_loss(ctx)},
+        {
+            S.guarded_ratio: guarded_ratio_twin(ctx),
+            R.hill_power: hill_power,
+            ERY.yield_loss: yield_loss_twin(ctx),
+        },
     )
     dy = np.empty(L.N_STATES, dtype=object)
     twins["rhs"](ctx.sym("time"), y, c, cm, exported.copy(), dy)
@@ -167,8 +171,6 @@ def generate_source(rates: dict[int, Expr]) -> tuple[str, int]:
 
     The operations are cut into loops of :data:`BLOCK`. Within a loop a value is a local
     variable; a value used by a later loop is also stored in the work array, a row per value."""
-    from marrowsim.export.trace import modifier_id, state_id
-
     rows = {state_id(i): i for i in range(L.N_STATES)}
     rows.update({name: CONSTANT_ROW + i for i, name in enumerate(K.CONSTANT_NAMES)})
     rows.update(
@@ -290,8 +292,6 @@ def _evaluate_all(node: Expr, values: dict[str, np.ndarray]) -> np.ndarray:
 def lane_patients(problem: Problem, lane_rhs: LaneRhs) -> np.ndarray:
     """Which patients of ``problem`` the generated function computes exactly: those that decide
     every traced branch on constants as the traced patient did and hold no other classes."""
-    from marrowsim.export.trace import modifier_id
-
     values = {name: problem.constants[:, i] for i, name in enumerate(K.CONSTANT_NAMES)}
     for k in range(L.N_CLASSES):
         for m in range(K.N_CLASS_MODIFIERS):
@@ -302,9 +302,4 @@ def lane_patients(problem: Problem, lane_rhs: LaneRhs) -> np.ndarray:
             ok &= np.broadcast_to(_evaluate_all(node, values), ok.shape).astype(bool) == decided
     outside = np.ones(L.N_CLASSES, dtype=bool)
     outside[list(lane_rhs.classes)] = False
-    for p in np.flatnonzero(ok):
-        from marrowsim.export.trace import exported_classes
-
-        if outside[list(exported_classes(problem, int(p)))].any():
-            ok[p] = False
-    return ok
+    return ok & ~classes_held(problem)[:, outside].any(axis=1)

@@ -95,22 +95,28 @@ class TracedModel:
     derived: dict[str, Derived] = field(default_factory=dict)  # id -> derived constant
 
 
+def classes_held(problem: Problem) -> np.ndarray:
+    """``(patients, classes)``: which clone classes can hold cells for each patient (active at
+    the start, or filled by an event or a transfusion rule)."""
+    held = problem.active.copy()
+    kinds = problem.events[:, :, 1]
+    listed = np.arange(kinds.shape[1])[None, :] < problem.n_events[:, None]
+    for kind, column in ((E.EV_ADD_CELLS, 2), (E.EV_MOVE_CELLS, 3)):  # the class filled
+        p, e = np.nonzero(listed & (kinds == kind))
+        held[p, problem.events[p, e, column].astype(np.int64)] = True
+    rule_kinds = problem.rules[:, :, 0]
+    listed = np.arange(rule_kinds.shape[1])[None, :] < problem.n_rules[:, None]
+    transfusions = np.isin(rule_kinds, (E.RULE_TRANSFUSE_PLATELETS, E.RULE_TRANSFUSE_RBC))
+    held[:, L.TRANSFUSED] |= (listed & transfusions).any(axis=1)
+    return held
+
+
 def exported_classes(problem: Problem, p: int) -> tuple[int, ...]:
     """Clone classes that can hold cells for patient ``p``."""
-    classes = set(np.flatnonzero(problem.active[p]).tolist())
-    for row in problem.events[p, : int(problem.n_events[p])]:
-        kind = int(row[1])
-        if kind == E.EV_ADD_CELLS:
-            classes.add(int(row[2]))
-        elif kind == E.EV_MOVE_CELLS:
-            classes.add(int(row[3]))
-    transfusions = (E.RULE_TRANSFUSE_PLATELETS, E.RULE_TRANSFUSE_RBC)
-    if any(int(r[0]) in transfusions for r in problem.rules[p, : int(problem.n_rules[p])]):
-        classes.add(L.TRANSFUSED)
-    return tuple(sorted(classes))
+    return tuple(np.flatnonzero(classes_held(problem.subset(slice(p, p + 1)))[0]).tolist())
 
 
-def _ratio(ctx: Context):
+def guarded_ratio_twin(ctx: Context):
     def ratio(num, den):  # state_sums.guarded_ratio: num / den if den > 0 else 0
         if not isinstance(den, Expr):
             return num / den if den > 0.0 else 0.0
@@ -123,7 +129,7 @@ def _hill_power(x, n):  # rhs.hill_power: x ** n, with a cheaper path for n = 1.
     return x**n
 
 
-def _yield_loss(ctx: Context):
+def yield_loss_twin(ctx: Context):
     def yield_loss(ep_yield, ep_all):  # erythroid.yield_loss: 1 - yield / all if all > 0 else 0
         if not isinstance(ep_all, Expr):
             return 1.0 - ep_yield / ep_all if ep_all > 0.0 else 0.0
@@ -196,9 +202,9 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
     twins = symbolic_twins(
         {"rhs": R.rhs, "observe": O.observe, "apply_event": E.apply_event},
         {
-            S.guarded_ratio: _ratio(ctx),
+            S.guarded_ratio: guarded_ratio_twin(ctx),
             R.hill_power: _hill_power,
-            ERY.yield_loss: _yield_loss(ctx),
+            ERY.yield_loss: yield_loss_twin(ctx),
             ERY.protected_fraction: _protected_fraction(ctx, derived),
         },
     )
