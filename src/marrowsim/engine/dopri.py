@@ -395,8 +395,11 @@ def solve_batch(
             final_state[p, i] = y[i]
 
 
+OUTPUTS = ("obs_out", "final_state", "rule_state", "status", "n_steps")  # the kernels' order
+
+
 def allocate_outputs(n_patients: int, n_states: int, n_days: int) -> dict[str, np.ndarray]:
-    """Output buffers for :func:`solve_batch`."""
+    """Output buffers for :func:`solve_batch` (keys: :data:`OUTPUTS`)."""
     return {
         "obs_out": np.zeros((n_patients, n_days + 1, N_OBSERVABLES)),
         "final_state": np.zeros((n_patients, n_states)),

@@ -47,6 +47,7 @@ from marrowsim.export.trace import (
     guarded_ratio_twin,
     modifier_id,
     state_id,
+    symbolic_inputs,
     yield_loss_twin,
 )
 from marrowsim.io import write_text_atomic
@@ -106,20 +107,7 @@ def _trace(problem: Problem, p: int, classes: tuple[int, ...]):
     ctx = _Recorder(constants)
     exported = np.zeros(L.N_CLASSES, dtype=bool)
     exported[list(classes)] = True
-    y = np.empty(L.N_STATES, dtype=object)
-    for i in range(L.N_STATES):
-        if i >= L.N_CELL_STATES or exported[i // L.N_COMPARTMENTS]:
-            y[i] = ctx.sym(state_id(i))
-        else:
-            y[i] = ctx.num(0.0)
-    c = np.array([ctx.sym(name) for name in K.CONSTANT_NAMES], dtype=object)
-    cm = np.empty((L.N_CLASSES, K.N_CLASS_MODIFIERS), dtype=object)
-    for k in range(L.N_CLASSES):
-        for m in range(K.N_CLASS_MODIFIERS):
-            ctx.values[modifier_id(k, m)] = float(problem.class_modifiers[p, k, m])
-            cm[k, m] = (
-                ctx.sym(modifier_id(k, m)) if exported[k] else problem.class_modifiers[p, k, m]
-            )
+    y, c, cm = symbolic_inputs(ctx, problem, p, exported)
 
     def hill_power(x, n):  # rhs.hill_power, with its fast path as a recorded decision
         fast = ctx.op("geq", n, ctx.num(1.5)), ctx.op("leq", n, ctx.num(1.5))
@@ -141,28 +129,31 @@ def _trace(problem: Problem, p: int, classes: tuple[int, ...]):
     return rates, ctx.decisions
 
 
-_INFIX = {"+": "+", "-": "-", "*": "*", "/": "/", "gt": ">", "lt": "<", "geq": ">=", "leq": "<="}
+_TEMPLATES = {
+    "+": "{0} + {1}",
+    "-": "{0} - {1}",
+    "*": "{0} * {1}",
+    "/": "{0} / {1}",
+    "^": "{0} ** {1}",
+    "hill15": "{0} * np.sqrt({0})",  # rhs.hill_power's fast path
+    "neg": "-{0}",
+    "exp": "np.exp({0})",
+    "abs": "abs({0})",
+    "gt": "{0} > {1}",
+    "lt": "{0} < {1}",
+    "geq": "{0} >= {1}",
+    "leq": "{0} <= {1}",
+    "piecewise": "{0} if {1} else {2}",
+}
 
 
 def _expression(node: Expr, a: list[str]) -> str:
     """The Python expression of operation ``node`` on argument texts ``a``."""
-    if node.op in _INFIX:
-        return f"{a[0]} {_INFIX[node.op]} {a[1]}"
-    if node.op == "^":
-        return f"{a[0]} ** {a[1]}"
-    if node.op == "hill15":
-        return f"{a[0]} * np.sqrt({a[0]})"
-    if node.op == "neg":
-        return f"-{a[0]}"
-    if node.op == "exp":
-        return f"np.exp({a[0]})"
-    if node.op == "abs":
-        return f"abs({a[0]})"
-    if node.op == "piecewise":
-        return f"{a[0]} if {a[1]} else {a[2]}"
     if node.op in ("and", "or"):
         return f" {node.op} ".join(f"({t})" for t in a)
-    raise TraceError(f"the lane right-hand side cannot write operation {node.op!r}")
+    if node.op not in _TEMPLATES:
+        raise TraceError(f"the lane right-hand side cannot write operation {node.op!r}")
+    return _TEMPLATES[node.op].format(*a)
 
 
 def generate_source(rates: dict[int, Expr]) -> tuple[str, int]:

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from marrowsim.engine import lane_dopri, lane_rhs
+from marrowsim.engine.dopri import OUTPUTS
 from marrowsim.engine.problem import Problem
 
 MAX_FUNCTIONS = 4  # lane functions per batch (each ~7 s to compile once, then cached)
@@ -59,23 +60,9 @@ def _run(
         patients,
         n_groups,
         lane_dopri.stepped_states(function.classes),
-        problem.y0,
-        problem.constants,
-        problem.class_modifiers,
-        problem.active,
-        problem.scale,
-        problem.t_start,
-        problem.n_days,
-        problem.events,
-        problem.n_events,
-        problem.rules,
-        problem.n_rules,
+        *problem.kernel_arrays(),
         rtol,
         atol,
         max_steps_per_day,
-        out["obs_out"],
-        out["final_state"],
-        out["rule_state"],
-        out["status"],
-        out["n_steps"],
+        *(out[k] for k in OUTPUTS),
     )

@@ -37,6 +37,23 @@ class Problem:
     def n_patients(self) -> int:
         return int(self.y0.shape[0])
 
+    def kernel_arrays(self) -> tuple:
+        """The batch in the order the compiled engines take it (``dopri.solve_batch``,
+        ``lane_dopri.solve_lanes``)."""
+        return (
+            self.y0,
+            self.constants,
+            self.class_modifiers,
+            self.active,
+            self.scale,
+            self.t_start,
+            self.n_days,
+            self.events,
+            self.n_events,
+            self.rules,
+            self.n_rules,
+        )
+
     @property
     def days(self) -> np.ndarray:
         return np.arange(self.t_start, self.t_start + self.n_days + 1)

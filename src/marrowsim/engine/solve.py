@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marrowsim.engine.dopri import STATUS_MESSAGES, allocate_outputs, solve_batch
+from marrowsim.engine.dopri import OUTPUTS, STATUS_MESSAGES, allocate_outputs, solve_batch
 from marrowsim.engine.problem import Problem
 from marrowsim.errors import InputError
 
@@ -89,27 +89,7 @@ def _solve_scalar(
 ) -> None:
     """The scalar engine (one patient per thread) into ``out``, or into its rows ``index``."""
     own = out if index is None else allocate_outputs(*problem.y0.shape, problem.n_days)
-    solve_batch(
-        problem.y0,
-        problem.constants,
-        problem.class_modifiers,
-        problem.active,
-        problem.scale,
-        problem.t_start,
-        problem.n_days,
-        problem.events,
-        problem.n_events,
-        problem.rules,
-        problem.n_rules,
-        rtol,
-        atol,
-        max_steps_per_day,
-        own["obs_out"],
-        own["final_state"],
-        own["rule_state"],
-        own["status"],
-        own["n_steps"],
-    )
+    solve_batch(*problem.kernel_arrays(), rtol, atol, max_steps_per_day, *(own[k] for k in OUTPUTS))
     if index is not None:
         for key, value in own.items():
             out[key][index] = value

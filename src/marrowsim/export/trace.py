@@ -175,20 +175,15 @@ def _protected_fraction(ctx: Context, derived: dict[str, Derived]):
     return protected_fraction
 
 
-def trace_model(problem: Problem, p: int = 0) -> TracedModel:
-    """Trace patient ``p`` of ``problem``."""
-    constants = dict(zip(K.CONSTANT_NAMES, problem.constants[p].tolist(), strict=True))
-    ctx = Context(constants)  # a branch on constants alone follows this patient's values
-    classes = exported_classes(problem, p)
-    exported = np.zeros(L.N_CLASSES, dtype=bool)
-    exported[list(classes)] = True
+def symbolic_inputs(ctx: Context, problem: Problem, p: int, exported: np.ndarray):
+    """The right-hand side's arguments ``(y, c, cm)`` for patient ``p`` as expressions: a symbol
+    for each state of an ``exported`` class and each auxiliary state (0 for the others), each
+    constant, and each class modifier of an exported class (the number for the others). The
+    modifiers' numbers go into ``ctx.values``."""
     y = np.empty(L.N_STATES, dtype=object)
-    states = []
     for i in range(L.N_STATES):
-        k = i // L.N_COMPARTMENTS
-        if i >= L.N_CELL_STATES or exported[k]:
+        if i >= L.N_CELL_STATES or exported[i // L.N_COMPARTMENTS]:
             y[i] = ctx.sym(state_id(i))
-            states.append(i)
         else:
             y[i] = ctx.num(0.0)
     c = np.array([ctx.sym(name) for name in K.CONSTANT_NAMES], dtype=object)
@@ -198,6 +193,18 @@ def trace_model(problem: Problem, p: int = 0) -> TracedModel:
             value = float(problem.class_modifiers[p, k, m])
             ctx.values[modifier_id(k, m)] = value
             cm[k, m] = ctx.sym(modifier_id(k, m)) if exported[k] else value
+    return y, c, cm
+
+
+def trace_model(problem: Problem, p: int = 0) -> TracedModel:
+    """Trace patient ``p`` of ``problem``."""
+    constants = dict(zip(K.CONSTANT_NAMES, problem.constants[p].tolist(), strict=True))
+    ctx = Context(constants)  # a branch on constants alone follows this patient's values
+    classes = exported_classes(problem, p)
+    exported = np.zeros(L.N_CLASSES, dtype=bool)
+    exported[list(classes)] = True
+    y, c, cm = symbolic_inputs(ctx, problem, p, exported)
+    states = [i for i in range(L.N_STATES) if y[i].op == "sym"]
     derived: dict[str, Derived] = {}
     twins = symbolic_twins(
         {"rhs": R.rhs, "observe": O.observe, "apply_event": E.apply_event},
