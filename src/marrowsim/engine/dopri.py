@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange, uint64
 
+from marrowsim.engine import memory
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
 from marrowsim.model import layout as L
 from marrowsim.model.compiled import compiled, compiled_parallel
@@ -401,7 +402,7 @@ OUTPUTS = ("obs_out", "final_state", "rule_state", "status", "n_steps")  # the k
 def allocate_outputs(n_patients: int, n_states: int, n_days: int) -> dict[str, np.ndarray]:
     """Output buffers for :func:`solve_batch` (keys: :data:`OUTPUTS`)."""
     return {
-        "obs_out": np.zeros((n_patients, n_days + 1, N_OBSERVABLES)),
+        "obs_out": memory.zeros((n_patients, n_days + 1, N_OBSERVABLES)),  # GBs for 10^4
         "final_state": np.zeros((n_patients, n_states)),
         "rule_state": np.zeros((n_patients, N_RULE_STATE)),
         "status": np.zeros(n_patients, dtype=np.int64),
