@@ -119,6 +119,15 @@ def _prepare(t, y, c, cm, active, stages, blocks):
 
 
 @compiled
+def n_stepped(blocks, nb):
+    """How many states the ranges ``blocks[:nb]`` hold (the error norm's RMS is over them)."""
+    n = 0
+    for b in range(nb):
+        n += blocks[b, 1] - blocks[b, 0]
+    return n
+
+
+@compiled
 def _attempt_step(t, h, y, c, cm, active, rtol, atol, scale, stages, blocks, nb):
     """One Dormand–Prince step of size ``h`` from ``(t, y)``: fills ``k2 .. k7`` and ``ynew`` and
     returns the error norm (accept if <= 1). Only the ranges of :func:`_active_states` are stepped;
@@ -167,10 +176,7 @@ def _attempt_step(t, h, y, c, cm, active, rtol, atol, scale, stages, blocks, nb)
             sc = atol * scale[i] + rtol * (yi if yi > yn else yn)
             r = e / sc
             err += r * r
-    n = 0
-    for b in range(nb):
-        n += blocks[b, 1] - blocks[b, 0]
-    return np.sqrt(err / n)
+    return np.sqrt(err / n_stepped(blocks, nb))
 
 
 @compiled
@@ -196,23 +202,29 @@ def _next_step_size(h, err, err_prev):
 
 
 @compiled
+def interpolate(theta, h, y, y_new, k1, k3, k4, k5, k6, k7):
+    """One state at ``t + theta h`` inside a step of size ``h`` from ``y`` to ``y_new`` with stage
+    derivatives ``k1 .. k7``: Dormand–Prince's continuous extension of order 4 (Hairer, Nørsett &
+    Wanner, *Solving ODEs I*, §II.6; the ``CONTD5`` of their DOPRI5 code), no new evaluation.
+    Both engines call it, so their mornings are the same numbers."""
+    theta1 = 1.0 - theta
+    ydiff = y_new - y
+    bspl = h * k1 - ydiff
+    r4 = ydiff - h * k7 - bspl
+    r5 = h * (_D1 * k1 + _D3 * k3 + _D4 * k4 + _D5 * k5 + _D6 * k6 + _D7 * k7)
+    return y + theta * (ydiff + theta1 * (bspl + theta * (r4 + theta1 * r5)))
+
+
+@compiled
 def _dense_output(theta, h, y, stages, blocks, nb, out):
-    """The state at ``t + theta h`` inside an attempted step from ``(t, y)``, into ``out``:
-    Dormand–Prince's continuous extension of order 4 (Hairer, Nørsett & Wanner, *Solving ODEs I*,
-    §II.6; the ``CONTD5`` of their DOPRI5 code), from the stages of the step, no new evaluation."""
+    """The state at ``t + theta h`` inside an attempted step from ``(t, y)``, into ``out``
+    (:func:`interpolate` for each stepped state)."""
     k1, _, k3, k4, k5, k6, k7, _, ynew = stages
     for i in range(y.shape[0]):
         out[i] = y[i]  # states outside the active ranges are constant
-    theta1 = 1.0 - theta
     for b in range(nb):
         for i in range(uint64(blocks[b, 0]), uint64(blocks[b, 1])):
-            ydiff = ynew[i] - y[i]
-            bspl = h * k1[i] - ydiff
-            r4 = ydiff - h * k7[i] - bspl
-            r5 = h * (
-                _D1 * k1[i] + _D3 * k3[i] + _D4 * k4[i] + _D5 * k5[i] + _D6 * k6[i] + _D7 * k7[i]
-            )
-            out[i] = y[i] + theta * (ydiff + theta1 * (bspl + theta * (r4 + theta1 * r5)))
+            out[i] = interpolate(theta, h, y[i], ynew[i], k1[i], k3[i], k4[i], k5[i], k6[i], k7[i])
 
 
 @compiled

@@ -41,12 +41,6 @@ from marrowsim.engine.dopri import (
     _B4,
     _B5,
     _B6,
-    _D1,
-    _D3,
-    _D4,
-    _D5,
-    _D6,
-    _D7,
     _E1,
     _E3,
     _E4,
@@ -61,6 +55,8 @@ from marrowsim.engine.dopri import (
     STATUS_TOO_MANY_STEPS,
     _active_states,
     _next_step_size,
+    interpolate,
+    n_stepped,
 )
 from marrowsim.engine.events import apply_event, apply_rules
 from marrowsim.engine.lane_rhs import (
@@ -127,15 +123,10 @@ def _dense_output_lane(theta, h, lane, x, stages, x_new, stepped, out):
     lu = uint64(lane)
     _gather(x, lane, out)
     k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
-    theta1 = 1.0 - theta
     for q in range(stepped.shape[0]):
         i = stepped[q]
         j = i * w + lu
-        ydiff = x_new[j] - x[j]
-        bspl = h * k1[j] - ydiff
-        r4 = ydiff - h * k7[j] - bspl
-        r5 = h * (_D1 * k1[j] + _D3 * k3[j] + _D4 * k4[j] + _D5 * k5[j] + _D6 * k6[j] + _D7 * k7[j])
-        out[i] = x[j] + theta * (ydiff + theta1 * (bspl + theta * (r4 + theta1 * r5)))
+        out[i] = interpolate(theta, h, x[j], x_new[j], k1[j], k3[j], k4[j], k5[j], k6[j], k7[j])
 
 
 @compiled
@@ -188,9 +179,10 @@ def _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hh, stepped):
 
 
 @compiled
-def _error_norms(x, x_new, stages, hh, scale_lanes, stepped, n_stepped, rtol, atol, err):
+def _error_norms(x, x_new, stages, hh, scale_lanes, stepped, counts, rtol, atol, err):
     """``dopri._attempt_step``'s error norm for every lane: the RMS over the lane's own stepped
-    states (the others of the group's set add exact zeros), summed in increasing state order."""
+    states, ``counts[l]`` of them (the others of the group's set add exact zeros), summed in
+    increasing state order."""
     k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
     w = uint64(LANES)
     for lane in range(w):
@@ -208,7 +200,7 @@ def _error_norms(x, x_new, stages, hh, scale_lanes, stepped, n_stepped, rtol, at
             r = e / sc
             err[lane] += r * r
     for lane in range(w):
-        err[lane] = np.sqrt(err[lane] / n_stepped[lane])
+        err[lane] = np.sqrt(err[lane] / counts[lane])
 
 
 @compiled
@@ -222,15 +214,6 @@ def _accept(x, x_new, stages, accepted, stepped):
             j = b + lane
             x[j] = x_new[j] if accepted[lane] else x[j]
             k1[j] = k7[j] if accepted[lane] else k1[j]
-
-
-@compiled
-def _count_stepped(active, blocks):
-    nb = _active_states(active, blocks)
-    n = 0
-    for b in range(nb):
-        n += blocks[b, 1] - blocks[b, 0]
-    return n
 
 
 @compiled
@@ -281,7 +264,7 @@ def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, 
             _scatter(y, inputs[a], lane)
         rhs(t, y, c, cm, active, k)
         _scatter(k, stages[0], lane)
-        i_lane[lane, 5] = _count_stepped(active, blocks)
+        i_lane[lane, 5] = n_stepped(blocks, _active_states(active, blocks))
         changed = False
     if changed:
         _scatter(y, x, lane)
@@ -334,16 +317,9 @@ def _morning_states(x, x_new, stages, stepped, hh, theta, exact, dense, rows):
         b = stepped[q] * w
         for lane in range(w):
             j = b + lane
-            h = hh[lane]
-            th = theta[lane]
-            th1 = 1.0 - th
-            ydiff = x_new[j] - x[j]
-            bspl = h * k1[j] - ydiff
-            r4 = ydiff - h * k7[j] - bspl
-            r5 = h * (
-                _D1 * k1[j] + _D3 * k3[j] + _D4 * k4[j] + _D5 * k5[j] + _D6 * k6[j] + _D7 * k7[j]
+            interpolated = interpolate(
+                theta[lane], hh[lane], x[j], x_new[j], k1[j], k3[j], k4[j], k5[j], k6[j], k7[j]
             )
-            interpolated = x[j] + th * (ydiff + th1 * (bspl + th * (r4 + th1 * r5)))
             dense[j] = x_new[j] if exact[lane] else interpolated
     for lane in range(w):
         if theta[lane] >= 0.0:  # the other states of the row are the stretch's constant ones

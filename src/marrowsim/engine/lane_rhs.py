@@ -87,12 +87,16 @@ class _Recorder(Context):
 
     def __init__(self, values):
         super().__init__(values)
-        self.decisions: list[tuple[Expr, bool]] = []
+        self._decided: dict[Expr, bool] = {}  # each condition once (hash-consed nodes)
+
+    @property
+    def decisions(self) -> list[tuple[Expr, bool]]:
+        return list(self._decided.items())
 
     def evaluate(self, node: Expr):
         value = super().evaluate(node)
         if value is not None and not node.is_leaf:
-            self.decisions.append((node, bool(value)))
+            self._decided[node] = bool(value)
         return value
 
 
