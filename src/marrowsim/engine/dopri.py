@@ -15,6 +15,7 @@ red cells.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import prange, uint64
 
@@ -413,8 +414,11 @@ OUTPUTS = ("obs_out", "final_state", "rule_state", "status", "n_steps")  # the k
 
 def allocate_outputs(n_patients: int, n_states: int, n_days: int) -> dict[str, np.ndarray]:
     """Output buffers for :func:`solve_batch` (keys: :data:`OUTPUTS`)."""
+    shape = (n_patients, n_days + 1, N_OBSERVABLES)  # GBs for 10^4 patients
     return {
-        "obs_out": memory.zeros((n_patients, n_days + 1, N_OBSERVABLES)),  # GBs for 10^4
+        # mapped by a background thread in the order the kernels' threads write their patients
+        # (memory.wait_mapped joins it)
+        "obs_out": memory.zeros(shape, shares=numba.get_num_threads()),
         "final_state": np.zeros((n_patients, n_states)),
         "rule_state": np.zeros((n_patients, N_RULE_STATE)),
         "status": np.zeros(n_patients, dtype=np.int64),

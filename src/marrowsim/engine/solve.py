@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from marrowsim.engine import memory
 from marrowsim.engine.dopri import OUTPUTS, STATUS_MESSAGES, allocate_outputs, solve_batch
 from marrowsim.engine.problem import Problem
 from marrowsim.errors import InputError
@@ -54,14 +55,17 @@ def solve(
     if method == "dopri5":
         out = allocate_outputs(problem.n_patients, problem.y0.shape[1], problem.n_days)
         use_lanes = problem.n_patients >= LANES_FROM if lanes is None else lanes
-        if use_lanes:
-            from marrowsim.engine.lanes import solve_in_lanes
+        try:
+            if use_lanes:
+                from marrowsim.engine.lanes import solve_in_lanes
 
-            rest = solve_in_lanes(problem, rtol, atol, max_steps_per_day, out)
-            if rest.size:
-                _solve_scalar(problem.subset(rest), rtol, atol, max_steps_per_day, out, rest)
-        else:
-            _solve_scalar(problem, rtol, atol, max_steps_per_day, out, None)
+                rest = solve_in_lanes(problem, rtol, atol, max_steps_per_day, out)
+                if rest.size:
+                    _solve_scalar(problem.subset(rest), rtol, atol, max_steps_per_day, out, rest)
+            else:
+                _solve_scalar(problem, rtol, atol, max_steps_per_day, out, None)
+        finally:
+            memory.wait_mapped(out["obs_out"])
         n_steps = out["n_steps"]
     else:
         from marrowsim.engine.reference import solve_reference
@@ -89,7 +93,12 @@ def _solve_scalar(
 ) -> None:
     """The scalar engine (one patient per thread) into ``out``, or into its rows ``index``."""
     own = out if index is None else allocate_outputs(*problem.y0.shape, problem.n_days)
-    solve_batch(*problem.kernel_arrays(), rtol, atol, max_steps_per_day, *(own[k] for k in OUTPUTS))
+    try:
+        solve_batch(
+            *problem.kernel_arrays(), rtol, atol, max_steps_per_day, *(own[k] for k in OUTPUTS)
+        )
+    finally:
+        memory.wait_mapped(own["obs_out"])
     if index is not None:
         for key, value in own.items():
             out[key][index] = value

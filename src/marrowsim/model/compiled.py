@@ -19,12 +19,15 @@ from numba import njit
 compiled = njit(cache=True, error_model="numpy")
 """Decorator of a compiled (nopython) model or engine function."""
 
-compiled_parallel = njit(parallel=True, cache=True, error_model="numpy")
-"""Decorator of a compiled function whose ``prange`` loops run on numba's threads."""
+compiled_parallel = njit(parallel=True, cache=True, error_model="numpy", nogil=True)
+"""Decorator of a compiled function whose ``prange`` loops run on numba's threads. It releases
+the GIL while it runs, so that a Python thread can work meanwhile (``engine/memory.py`` maps the
+result's pages in one)."""
 
 
 def compiled_as(signature, *, parallel: bool = False):
     """Decorator of a compiled function with an explicit numba ``signature``: needed where an
     argument is a compiled function passed by address (``types.FunctionType``), which numba caches
-    only when the signature says so (``engine/lane_dopri.py``)."""
-    return njit(signature, parallel=parallel, cache=True, error_model="numpy")
+    only when the signature says so (``engine/lane_dopri.py``). A ``parallel`` one releases the GIL
+    as :data:`compiled_parallel` does."""
+    return njit(signature, parallel=parallel, cache=True, error_model="numpy", nogil=parallel)
