@@ -30,6 +30,7 @@ def test_benchmark_harness_runs_every_case_and_writes_markdown(tmp_path):
     assert "max relative error vs DOP853" in text
     # issue 6: engine vs LSODA vs libroadrunner, throughput and memory, the cohort path
     assert "libroadrunner (CVODE) loop, rtol = atol" in text
+    assert text.count("work-precision, engine rtol = atol") == 4
     assert "throughput, engine path" in text and "peak memory" in text
     assert "patients, " in text and "target: 10^6 x 365 days" in text
 
