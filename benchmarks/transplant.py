@@ -43,6 +43,17 @@ def _ladder(run, truth, floor, target, ladder):
     return steps
 
 
+def _lsoda_ladder(prob, truth_idx, truth, floor, target):
+    """(tolerance, error) of the LSODA loop on ``truth_idx`` down :data:`LSODA_LADDER`."""
+    return _ladder(
+        lambda tol: solve_ivp_loop(prob, truth_idx, method="LSODA", rtol=tol, atol=tol),
+        truth,
+        floor,
+        target,
+        LSODA_LADDER,
+    )
+
+
 def _roadrunner_runner(prob):
     from marrowsim.export import build_sbml
     from marrowsim.export.roadrunner import MorningRunner
@@ -96,13 +107,7 @@ def transplant(sizes: Sizes, seed: int) -> CaseResult:
     floor = healthy_floor(truth)
     engine_err = max_relative_error(engine.observables[truth_idx], truth, floor)
     target = max(engine_err, ACCURACY_FLOOR)
-    lsoda_steps = _ladder(
-        lambda tol: solve_ivp_loop(prob, truth_idx, method="LSODA", rtol=tol, atol=tol),
-        truth,
-        floor,
-        target,
-        LSODA_LADDER,
-    )
+    lsoda_steps = _lsoda_ladder(prob, truth_idx, truth, floor, target)
     cvode_steps = _ladder(
         lambda tol: _roadrunner(runner, prob, truth_idx, tol), truth, floor, target, CVODE_LADDER
     )
@@ -225,13 +230,7 @@ def _work_precision(prob, sample, truth_idx, truth, floor, repeats, default, lso
             del result  # the next run's result arrays replace it, not add to it
         engine.append((tol, err, seconds / prob.n_patients))
     target = max(min(err for _, err, _ in engine), ACCURACY_FLOOR)
-    ladder = _ladder(
-        lambda tol: solve_ivp_loop(prob, truth_idx, method="LSODA", rtol=tol, atol=tol),
-        truth,
-        floor,
-        target,
-        LSODA_LADDER,
-    )
+    ladder = _lsoda_ladder(prob, truth_idx, truth, floor, target)
     known = {tol: per for tol, _err, per in lsoda_timed}
     lsoda = []
     for tol, err in ladder:
