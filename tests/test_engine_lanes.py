@@ -135,3 +135,25 @@ def test_large_batches_use_lanes_by_default(monkeypatch):
     solve(problem)
     solve(problem.subset(slice(0, LANES_FROM - 1)))
     assert calls == [1]
+
+
+def test_a_lane_function_is_traced_once_and_reused_by_later_batches(monkeypatch):
+    import marrowsim.engine.lanes as lanes
+
+    monkeypatch.setattr(lanes, "_BUILT", {})
+    built = []
+    original = lane_rhs.build
+    monkeypatch.setattr(lane_rhs, "build", lambda *a: built.append(a[1]) or original(*a))
+    first = drawn(["allo-pbsc-mac"], each=20, days=20, seed=1)
+    second = drawn(["allo-pbsc-mac"], each=20, days=20, seed=2)
+    constants = second.constants.copy()
+    constants[0, K.CONSTANT_NAMES.index("cytokine_hill")] = 2.0  # decides a branch otherwise
+    second = replace(second, constants=constants)
+    solve(first, lanes=True)
+    assert built == [0]
+    result = solve(second, lanes=True)
+    assert built == [0, 0]  # second's patient 0 is not covered by first's function; the rest are
+    assert len(lanes._BUILT[lane_rhs.batch_classes(second)]) == 2
+    assert_identical(result, solve(second, lanes=False))
+    solve(second, lanes=True)
+    assert built == [0, 0]  # both are reused now

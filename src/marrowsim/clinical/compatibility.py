@@ -152,6 +152,7 @@ def validate_typing(text: str, *, where: str = "HLA typing") -> str:
 # --- summaries -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)  # a cohort arm's patients share it; the summary is frozen
 def _from_grade(relation: str, grade: str, where: str) -> MismatchSummary:
     from marrowsim.clinical.hla import parse_grade
 

@@ -31,8 +31,8 @@ def solve_in_lanes(
         if unexplored.sum() < lane_rhs.LANES:
             break
         first = int(np.flatnonzero(unexplored)[0])
-        function = lane_rhs.build(problem, first, classes)
-        covered = lane_rhs.lane_patients(problem, function) & remaining
+        function, covered = _function_for(problem, first, classes)
+        covered &= remaining
         unexplored &= ~covered
         unexplored[first] = False
         if covered.sum() >= lane_rhs.LANES:
@@ -40,6 +40,29 @@ def solve_in_lanes(
                  max_steps_per_day, out)  # fmt: skip
             remaining &= ~covered
     return np.flatnonzero(remaining)
+
+
+# lane functions built in this process, by the classes they compute (most recent last): a
+# cohort's batches have the same decisions batch after batch, so each is traced once, not per
+# batch (~35 ms each)
+_BUILT: dict[tuple[int, ...], list[lane_rhs.LaneRhs]] = {}
+
+
+def _function_for(
+    problem: Problem, first: int, classes: tuple[int, ...]
+) -> tuple[lane_rhs.LaneRhs, np.ndarray]:
+    """A lane function that computes patient ``first`` exactly, and which patients of
+    ``problem`` it computes exactly (:func:`lane_rhs.lane_patients`): one built before for
+    ``classes`` if it covers ``first``, else one traced from ``first``."""
+    built = _BUILT.setdefault(classes, [])
+    for function in reversed(built):
+        covered = lane_rhs.lane_patients(problem, function)
+        if covered[first]:
+            return function, covered
+    function = lane_rhs.build(problem, first, classes)
+    built.append(function)
+    del built[:-MAX_FUNCTIONS]
+    return function, lane_rhs.lane_patients(problem, function)
 
 
 def _run(

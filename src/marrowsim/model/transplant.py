@@ -10,6 +10,7 @@ docs/transplant.md.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 
@@ -58,8 +59,9 @@ def _dose_in(unit: str, dose: float, given: str, weight: float, bsa: float) -> f
     return {"mg/kg": mg / weight, "mg/m^2": mg / bsa, "mg": mg}[unit]
 
 
-def _times(days: tuple[int, ...], per_day: int) -> list[float]:
-    return [d + i / per_day for d in days for i in range(per_day)]
+@functools.lru_cache(maxsize=256)
+def _times(days: tuple[int, ...], per_day: int) -> tuple[float, ...]:
+    return tuple(d + i / per_day for d in days for i in range(per_day))
 
 
 def graft_cells(scenario, v: Mapping[str, float]) -> list[tuple[int, int, float]]:
@@ -126,17 +128,36 @@ def donor_antigen_ec50(constants, y0, values: Mapping[str, object]) -> None:
 
 def protocol_steps(scenario) -> list:
     """The typed steps of the scenario's conditioning and post-transplant protocol, in order."""
-    steps = []
-    if scenario.conditioning is not None:
-        steps += list(scenario.conditioning.protocol().steps)
-    if scenario.protocol is not None:
-        steps += list(scenario.protocol.protocol().steps)
-    return steps
+    return list(_protocol(scenario)[0])
 
 
 def receives_gvhd_prophylaxis(scenario) -> bool:
     """Whether the protocol lists a GVHD-prophylaxis drug (ciclosporin, tacrolimus, MTX ...)."""
-    return any(getattr(s, "drug", None) in GVHD_PROPHYLAXIS for s in protocol_steps(scenario))
+    return _protocol(scenario)[1]
+
+
+# (conditioning, protocol) sections -> their steps and whether they give GVHD prophylaxis, by
+# identity: the patients of a cohort arm share the (frozen) sections, and hashing or comparing
+# pydantic models per patient cost more than building the steps
+_PROTOCOLS: dict[tuple[int, int], tuple[object, object, tuple, bool]] = {}
+
+
+def _protocol(scenario) -> tuple[tuple, bool]:
+    conditioning, protocol = scenario.conditioning, scenario.protocol
+    key = (id(conditioning), id(protocol))
+    hit = _PROTOCOLS.get(key)
+    if hit is not None and hit[0] is conditioning and hit[1] is protocol:
+        return hit[2], hit[3]
+    steps: list = []
+    if conditioning is not None:
+        steps += conditioning.protocol().steps
+    if protocol is not None:
+        steps += protocol.protocol().steps
+    gvhd = any(getattr(s, "drug", None) in GVHD_PROPHYLAXIS for s in steps)
+    if len(_PROTOCOLS) >= 256:
+        _PROTOCOLS.clear()
+    _PROTOCOLS[key] = (conditioning, protocol, tuple(steps), gvhd)  # holds them: ids stay theirs
+    return tuple(steps), gvhd
 
 
 def transplant_events(scenario, v: Mapping[str, float]):
