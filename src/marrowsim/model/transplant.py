@@ -138,7 +138,8 @@ def receives_gvhd_prophylaxis(scenario) -> bool:
 
 # (conditioning, protocol) sections -> their steps and whether they give GVHD prophylaxis, by
 # identity: the patients of a cohort arm share the (frozen) sections, and hashing or comparing
-# pydantic models per patient cost more than building the steps
+# pydantic models per patient cost more than building the steps. Each entry holds its two
+# sections, so no other object can take their ids while the entry exists.
 _PROTOCOLS: dict[tuple[int, int], tuple[object, object, tuple, bool]] = {}
 
 
@@ -146,18 +147,16 @@ def _protocol(scenario) -> tuple[tuple, bool]:
     conditioning, protocol = scenario.conditioning, scenario.protocol
     key = (id(conditioning), id(protocol))
     hit = _PROTOCOLS.get(key)
-    if hit is not None and hit[0] is conditioning and hit[1] is protocol:
+    if hit is not None:
         return hit[2], hit[3]
-    steps: list = []
-    if conditioning is not None:
-        steps += conditioning.protocol().steps
-    if protocol is not None:
-        steps += protocol.protocol().steps
+    steps = (() if conditioning is None else tuple(conditioning.protocol().steps)) + (
+        () if protocol is None else tuple(protocol.protocol().steps)
+    )
     gvhd = any(getattr(s, "drug", None) in GVHD_PROPHYLAXIS for s in steps)
     if len(_PROTOCOLS) >= 256:
         _PROTOCOLS.clear()
-    _PROTOCOLS[key] = (conditioning, protocol, tuple(steps), gvhd)  # holds them: ids stay theirs
-    return tuple(steps), gvhd
+    _PROTOCOLS[key] = (conditioning, protocol, steps, gvhd)
+    return steps, gvhd
 
 
 def transplant_events(scenario, v: Mapping[str, float]):
