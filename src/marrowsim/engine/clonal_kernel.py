@@ -40,7 +40,7 @@ from marrowsim.engine.events import (
 )
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
-from marrowsim.model.compiled import compiled, compiled_parallel
+from marrowsim.model.compiled import compiled, compiled_allocating, compiled_parallel
 from marrowsim.model.regulation import hsc_division_rate, hsc_self_renewal, niche_occupancy
 
 METHOD_AUTO, METHOD_SSA, METHOD_TAU = 0, 1, 2
@@ -72,7 +72,7 @@ def split_into_clones(counts, klass, slot0, n_slots, k, j, n):
     return g
 
 
-@compiled
+@compiled_allocating
 def seed_initial(y0_cells, init_slot0, init_slots, counts, klass):
     """Clones of the initial state: HSCs split into clones, their MPPs shared multinomially."""
     for k in range(L.N_CLASSES):
@@ -183,7 +183,7 @@ def advance(method, counts, klass, t, t_end, c, cm, times, psi, eps, work):
         _sum_clones(counts, klass, totals, hsc_by_class)
 
 
-@compiled
+@compiled_allocating
 def simulate_run(
     seed,
     method,

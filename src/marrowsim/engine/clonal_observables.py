@@ -13,7 +13,7 @@ import numpy as np
 
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
-from marrowsim.model.compiled import compiled
+from marrowsim.model.compiled import compiled_allocating
 
 _TOTALS = (
     ("hsc", "cells"),
@@ -53,7 +53,7 @@ Q_HSC_FRACTION = len(_TOTALS)  # + class index
 Q_OUTPUT_FRACTION = Q_HSC_FRACTION + L.N_CLASSES  # + class index
 
 
-@compiled
+@compiled_allocating
 def observe_clones(counts, klass, c, cm, gain, threshold, out):
     """Fill ``out`` (length N_CLONAL_OBSERVABLES) from clone counts ``(clones, 4)`` and classes.
 

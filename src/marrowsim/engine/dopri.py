@@ -74,6 +74,13 @@ MAX_BLOCKS = L.N_CLASSES - 1 + len(L.TRANSFUSED_COMPARTMENT_RANGES) + 1
 
 
 @compiled
+def _copy(source, target):
+    """``target[:] = source`` as a loop: numba's slice assignment may allocate a temporary."""
+    for i in range(source.shape[0]):
+        target[i] = source[i]
+
+
+@compiled
 def _add_range(blocks, nb, start, stop):
     """Append ``[start, stop)`` to the ranges, merged with the last one if adjacent."""
     if nb > 0 and blocks[nb - 1, 1] == start:
@@ -298,7 +305,7 @@ def _integrate_stretch(t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, b
             while d <= n_days and day0 + d < t1 - 1e-9 and day0 + d <= t_new + 1e-9:
                 morning = float(day0 + d)
                 if abs(morning - t_new) <= 1e-9:  # the step ends on it
-                    y_morning[:] = stages[8]
+                    _copy(stages[8], y_morning)
                 else:
                     _dense_output((morning - t) / h, h, y, stages, blocks, nb, y_morning)
                 observe(y_morning, c, cm, active, obs[d])
@@ -306,7 +313,7 @@ def _integrate_stretch(t0, t1, y, h, c, cm, active, rtol, atol, scale, stages, b
                 d += 1
                 steps_today = 0
                 if fired:
-                    y[:] = y_morning
+                    _copy(y_morning, y)
                     return STATUS_OK, h_next, steps, morning, d
             t = t_new
             _accept_step(y, stages, blocks, nb)

@@ -23,7 +23,7 @@ from marrowsim.engine.dopri import (
 )
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
 from marrowsim.engine.problem import Problem
-from marrowsim.model.compiled import compiled
+from marrowsim.model.compiled import compiled, compiled_allocating
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.regulation import demand_signal
 from marrowsim.model.rhs import cytokine_signals
@@ -39,7 +39,7 @@ def _record(t, y, c, cm, active, times, values, n):
     return n + 1
 
 
-@compiled
+@compiled_allocating
 def _psi_trajectory(y0, c, cm, active0, scale, t_start, n_days, events, n_events, rules,
                     n_rules, rtol, atol, max_steps, per_day, times, values):  # fmt: skip
     """Fill ``times``/``values``; returns (points recorded, status)."""

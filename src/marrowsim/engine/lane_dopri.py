@@ -68,7 +68,7 @@ from marrowsim.engine.lane_rhs import (
 )
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
-from marrowsim.model.compiled import compiled, compiled_as
+from marrowsim.model.compiled import compiled, compiled_allocating, compiled_as
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.rhs import rhs
 
@@ -135,34 +135,37 @@ def _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hh, stepped):
     ``dopri._attempt_step``'s loops, lanes innermost. Fills ``k2 .. k7`` and ``x_new``."""
     k1, k2, k3, k4, k5, k6, k7 = stages
     w = uint64(LANES)
+    # the lane loops run to LANES, read from an array so that LLVM sees no constant: a loop of a
+    # constant 16 iterations is unrolled into scalar code before the vectoriser sees it
+    nl = uint64(hh.shape[0])
     n = stepped.shape[0]
     for q in range(n):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             x_tmp[j] = x[j] + hh[lane] * _A21 * k1[j]
     lane_rhs(x_tmp, work, k2)
     for q in range(n):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             x_tmp[j] = x[j] + hh[lane] * (_A31 * k1[j] + _A32 * k2[j])
     lane_rhs(x_tmp, work, k3)
     for q in range(n):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             x_tmp[j] = x[j] + hh[lane] * (_A41 * k1[j] + _A42 * k2[j] + _A43 * k3[j])
     lane_rhs(x_tmp, work, k4)
     for q in range(n):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             x_tmp[j] = x[j] + hh[lane] * (_A51 * k1[j] + _A52 * k2[j] + _A53 * k3[j] + _A54 * k4[j])
     lane_rhs(x_tmp, work, k5)
     for q in range(n):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             x_tmp[j] = x[j] + hh[lane] * (
                 _A61 * k1[j] + _A62 * k2[j] + _A63 * k3[j] + _A64 * k4[j] + _A65 * k5[j]
@@ -170,7 +173,7 @@ def _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hh, stepped):
     lane_rhs(x_tmp, work, k6)
     for q in range(n):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             x_new[j] = x[j] + hh[lane] * (
                 _B1 * k1[j] + _B3 * k3[j] + _B4 * k4[j] + _B5 * k5[j] + _B6 * k6[j]
@@ -185,11 +188,12 @@ def _error_norms(x, x_new, stages, hh, scale_lanes, stepped, counts, rtol, atol,
     increasing state order."""
     k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
     w = uint64(LANES)
+    nl = uint64(hh.shape[0])  # see _attempt
     for lane in range(w):
         err[lane] = 0.0
     for q in range(stepped.shape[0]):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             e = hh[lane] * (
                 _E1 * k1[j] + _E3 * k3[j] + _E4 * k4[j] + _E5 * k5[j] + _E6 * k6[j] + _E7 * k7[j]
@@ -210,7 +214,7 @@ def _accept(x, x_new, stages, accepted, stepped):
     w = uint64(LANES)
     for q in range(stepped.shape[0]):
         b = stepped[q] * w
-        for lane in range(w):  # a select rather than a branch: the loop vectorises
+        for lane in range(w):  # a select rather than a branch
             j = b + lane
             x[j] = x_new[j] if accepted[lane] else x[j]
             k1[j] = k7[j] if accepted[lane] else k1[j]
@@ -313,9 +317,10 @@ def _morning_states(x, x_new, stages, stepped, hh, theta, exact, dense, rows):
     states are written: :func:`_start_stretch` left the others, constant during a stretch, there."""
     k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
     w = uint64(LANES)
+    nl = uint64(hh.shape[0])  # see _attempt
     for q in range(stepped.shape[0]):
         b = stepped[q] * w
-        for lane in range(w):
+        for lane in range(nl):
             j = b + lane
             interpolated = interpolate(
                 theta[lane], hh[lane], x[j], x_new[j], k1[j], k3[j], k4[j], k5[j], k6[j], k7[j]
@@ -420,14 +425,14 @@ def _finish(lane, p, x, i_lane, n_days, obs_out, final_state, status, n_steps):
         final_state[p, i] = x[i * w + uint64(lane)]
 
 
-@compiled
+@compiled_allocating
 def _solve_group(lane_rhs, n_work, patients, stepped, y0, consts, class_mods, active0, scale,
                  t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
                  max_steps_per_day, obs_out, final_state, rule_state, status, n_steps):  # fmt: skip
-    """Integrate ``patients`` (indices into the batch) through ``LANES`` lanes."""
+    """Integrate ``patients`` (indices into the batch) through ``LANES`` lanes: the group's
+    buffers, then :func:`_integrate_group` in them."""
     size = N_INPUT_ROWS * LANES
     inputs = np.zeros((3, size))  # state, stage state, new state (+ constants and modifiers)
-    x, x_tmp, x_new = inputs[0], inputs[1], inputs[2]
     stage_buffer = np.zeros((7, L.N_STATES * LANES))
     stages = (
         stage_buffer[0],
@@ -459,6 +464,25 @@ def _solve_group(lane_rhs, n_work, patients, stepped, y0, consts, class_mods, ac
     exact = np.zeros(LANES, dtype=np.bool_)
     dense = np.zeros(L.N_STATES * LANES)
     rows = np.zeros((LANES, L.N_STATES))
+    buffers = (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient,
+               active, f_lane, i_lane, hh, err, accepted, outcome, theta, exact, dense,
+               rows)  # fmt: skip
+    _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active0, scale,
+                     t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
+                     max_steps_per_day, obs_out, final_state, rule_state, status, n_steps,
+                     buffers)  # fmt: skip
+
+
+@compiled
+def _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active0, scale,
+                     t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
+                     max_steps_per_day, obs_out, final_state, rule_state, status, n_steps,
+                     buffers):  # fmt: skip
+    """:func:`_solve_group`'s loop, in the group's ``buffers``. It allocates nothing, so it is
+    compiled without reference counting, like the functions it calls."""
+    (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient, active, f_lane,
+     i_lane, hh, err, accepted, outcome, theta, exact, dense, rows) = buffers  # fmt: skip
+    x, x_tmp, x_new = inputs[0], inputs[1], inputs[2]
     next_patient = 0
     n_patients = patients.shape[0]
     while True:
