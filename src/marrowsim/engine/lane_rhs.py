@@ -4,8 +4,10 @@
 responses and sums that the compiler cannot spread over SIMD registers. Here the same function
 runs symbolically (the SBML export's tracer, :mod:`marrowsim.export.symbolic`) for the clone
 classes a batch can hold, and the expression DAG is written out as straight-line code over
-``LANES`` patients, ``for lane in range(LANES)`` around blocks of :data:`BLOCK` operations; LLVM
-vectorises those loops (AVX2/AVX-512 divisions and square roots for 4-8 patients at a time). The
+``LANES`` patients, ``for l in range(n)`` (``n`` = ``LANES``, read from an array's length: a
+constant count of 16 is unrolled into scalar code before LLVM's vectoriser sees the loop) around
+blocks of :data:`BLOCK` operations, each ``exp`` or ``log`` (:mod:`marrowsim.model.elementary`)
+in a loop of its own; LLVM vectorises those loops (AVX2/AVX-512 divisions and square roots for 4-8 patients at a time). The
 operations are the traced ones in the traced order, so each lane computes bit for bit what
 ``rhs`` computes for that patient (``tests/test_engine_lanes.py``).
 
@@ -141,7 +143,8 @@ _TEMPLATES = {
     "^": "{0} ** {1}",
     "hill15": "{0} * np.sqrt({0})",  # rhs.hill_power's fast path
     "neg": "-{0}",
-    "exp": "np.exp({0})",
+    "exp": "exp({0})",  # model/elementary.py, as the scalar right-hand side calls it
+    "ln": "log({0})",
     "abs": "abs({0})",
     "gt": "{0} > {1}",
     "lt": "{0} < {1}",
@@ -160,6 +163,24 @@ def _expression(node: Expr, a: list[str]) -> str:
     return _TEMPLATES[node.op].format(*a)
 
 
+def _blocks(operations: list[Expr]) -> dict[int, int]:
+    """The loop of each operation (by ``id``): runs of :data:`BLOCK` operations, and each
+    exponential or logarithm in a loop of its own. Their code (model/elementary.py) is ~30
+    operations; in a loop of 40 others the loop is too large for LLVM to vectorise."""
+    block_of: dict[int, int] = {}
+    block, size = 0, 0
+    for node in operations:
+        alone = node.op in _ALONE
+        if size and (alone or size == BLOCK):
+            block, size = block + 1, 0
+        block_of[id(node)] = block
+        size = BLOCK if alone else size + 1  # nothing joins a loop of its own
+    return block_of
+
+
+_ALONE = ("exp", "ln")
+
+
 def generate_source(rates: dict[int, Expr]) -> tuple[str, int]:
     """Python source of ``lane_rhs(inputs, work, dy)`` computing ``rates`` for ``LANES`` lanes,
     and the number of work rows.
@@ -176,8 +197,8 @@ def generate_source(rates: dict[int, Expr]) -> tuple[str, int]:
         }
     )
     operations = [node for node in walk(list(rates.values())) if not node.is_leaf]
-    block_of = {id(node): n // BLOCK for n, node in enumerate(operations)}
-    n_blocks = -(-len(operations) // BLOCK)
+    block_of = _blocks(operations)
+    n_blocks = max(block_of.values(), default=-1) + 1
     last_block = n_blocks  # the stores of the rates come after every operation
     stored = {
         id(arg)
@@ -214,14 +235,16 @@ def generate_source(rates: dict[int, Expr]) -> tuple[str, int]:
         "",
         "from marrowsim.engine.lane_rhs import SIGNATURE",
         "from marrowsim.model.compiled import compiled_as",
+        "from marrowsim.model.elementary import exp, log",
         "",
         "",
         "@compiled_as(SIGNATURE)",
         "def lane_rhs(x, w, dy):",
+        f"    n = dy.shape[0] // {L.N_STATES}  # = {LANES}, not a constant (lane_dopri._attempt)",
     ]
     for block in blocks:
         if block:
-            lines.append(f"    for l in range({LANES}):")
+            lines.append("    for l in range(n):")
             lines += ["        " + s for s in block]
     return "\n".join(lines) + "\n", max(len(work), 1)
 
@@ -261,6 +284,7 @@ _VECTOR = {
     "^": np.power,
     "neg": np.negative,
     "exp": np.exp,
+    "ln": np.log,
     "abs": np.abs,
     "gt": np.greater,
     "lt": np.less,

@@ -24,6 +24,8 @@ from typing import Any
 
 from numba.core.registry import CPUDispatcher
 
+from marrowsim.model import elementary
+
 BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow"}
 COMPARISONS = {"gt": ">", "lt": "<", "geq": ">=", "leq": "<="}
 
@@ -98,6 +100,9 @@ class Expr:
     def exp(self) -> Expr:  # numpy calls this for np.exp(expr)
         return self.ctx.op("exp", self)
 
+    def ln(self) -> Expr:  # the twin of model.elementary.log
+        return self.ctx.op("ln", self)
+
     def __abs__(self) -> Expr:
         return self.ctx.op("abs", self)
 
@@ -162,6 +167,7 @@ for _name in (
     "__ge__",
     "__le__",
     "exp",
+    "ln",
     "__abs__",
 ):
 
@@ -271,8 +277,8 @@ def _fold(ctx: Context, op: str, args: tuple[Expr, ...]) -> Expr | None:
         if args[0].op == "neg":
             return args[0].args[0]
         return None
-    if op == "exp" and values[0] is not None:
-        return ctx.num(math.exp(values[0]))
+    if op in ("exp", "ln") and values[0] is not None:
+        return ctx.num(_EVALUATE[op](values[0]))
     if op == "abs" and values[0] is not None:
         return ctx.num(abs(values[0]))
     if op not in BINARY:
@@ -297,7 +303,8 @@ _EVALUATE = {
     "/": lambda a, b: a / b,
     "^": lambda a, b: a**b,
     "neg": lambda a: -a,
-    "exp": math.exp,
+    "exp": lambda a: float(elementary.exp(a)),  # the compiled model's own: the same bits
+    "ln": lambda a: float(elementary.log(a)),
     "abs": abs,
     "gt": lambda a, b: a > b,
     "lt": lambda a, b: a < b,
@@ -357,6 +364,14 @@ def symbols(node: Expr) -> set[str]:
 # --- symbolic twins of compiled functions ------------------------------------------------------
 
 
+def _symbolic_exp(x: Any) -> Any:
+    return x.exp() if isinstance(x, Expr) else float(elementary.exp(x))
+
+
+def _symbolic_log(x: Any) -> Any:
+    return x.ln() if isinstance(x, Expr) else float(elementary.log(x))
+
+
 def _symbolic_max(*args: Any) -> Any:
     return _minmax(args, bigger=True)
 
@@ -390,7 +405,12 @@ def symbolic_twins(
     ``overrides`` maps compiled helpers (or global names) to replacements; ``max`` and ``min``
     are always replaced by symbolic versions.
     """
-    table: dict[Any, Callable] = {"max": _symbolic_max, "min": _symbolic_min}
+    table: dict[Any, Callable] = {
+        "max": _symbolic_max,
+        "min": _symbolic_min,
+        elementary.exp: _symbolic_exp,
+        elementary.log: _symbolic_log,
+    }
     table.update(overrides or {})
     memo: dict[int, types.FunctionType] = {}
     twins = Twins({name: _twin(f, table, memo) for name, f in functions.items()})

@@ -16,6 +16,7 @@ from marrowsim.model.autoimmunity import (
     progenitor_suppression,
 )
 from marrowsim.model.compiled import compiled
+from marrowsim.model.elementary import exp, log
 from marrowsim.model.erythroid import erythroid_expansion, red_cell_yield, yield_loss
 from marrowsim.model.leukemia import leukemia_derivatives
 from marrowsim.model.regulation import (
@@ -139,7 +140,7 @@ def cytokine_signals(y, c, cm, active):
     tpo = (1.0 + eps) / (eps + m_t) + c[K.K_EPAG_TPO] * eltrombopag_effect(y, c)  # + eltrombopag
     eps = c[K.K_EPO_EPS]
     hb = _hb_g_dl(hb_cells_pg, c)
-    epo = np.exp(c[K.K_EPO_HB_SLOPE] * (c[K.K_HB_STAR] - hb)) * (1.0 + eps) / (eps + m_e)
+    epo = exp(c[K.K_EPO_HB_SLOPE] * (c[K.K_HB_STAR] - hb)) * (1.0 + eps) / (eps + m_e)
     eps = c[K.K_IL7_EPS]
     il7 = (1.0 + eps) / (eps + m_l)
     return gcsf, epo, tpo, il7, m_g, m_e, m_t
@@ -193,7 +194,8 @@ def rhs(t, y, c, cm, active, dy):
     eps = c[K.K_DEMAND_EPS]
     demand = (1.0 + eps) / (eps + psi)
     w = c[K.K_CMP_GCSF_WEIGHT]  # CMP/GMP respond to G-CSF as well as to the early-acting signal
-    stimulus = demand ** (1.0 - w) * gcsf**w
+    # demand^(1-w) gcsf^w, as two logarithms and an exponential (model/elementary.py)
+    stimulus = exp((1.0 - w) * log(demand) + w * log(gcsf))
     a_cmp = _self_renewal(stimulus, c[K.K_A_CMP_MIN], c[K.K_A_CMP_MAX], c[K.K_CMP_EC50], hill)
     a_ep = _self_renewal(epo * x_ery, c[K.K_A_EP_MIN], c[K.K_A_EP_MAX], c[K.K_EP_EC50], hill)
     a_mkp = _self_renewal(tpo, c[K.K_A_MKP_MIN], c[K.K_A_MKP_MAX], c[K.K_MKP_EC50], hill)
