@@ -182,9 +182,14 @@ def test_resume_after_kill_9_equals_an_uninterrupted_run(tmp_path):
     assert states == ["running", "completed"]  # the killed attempt never finished
 
 
+# long enough that the run is still going when the signal arrives: once the first chunk is
+# written (after start-up and compilation), 30 chunks of 30-day patients take well under a second
+LONG = ["--patients", "1000", "--chunk-size", "4", "--no-plots"]
+
+
 def test_ctrl_c_exits_130_without_partial_chunks_and_resumes(tmp_path):
     out = tmp_path / "interrupted"
-    proc = _start(out, [*BIG, "--workers", "2"])
+    proc = _start(out, [*LONG, "--workers", "2"])
     _wait_for_first_chunk(proc, out)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -193,8 +198,8 @@ def test_ctrl_c_exits_130_without_partial_chunks_and_resumes(tmp_path):
     for chunk in out.glob("chunks/*"):
         assert chunk.name.startswith("chunk-") and (chunk / "chunk.json").is_file()
     assert not list((out / ".tmp").glob("*")) if (out / ".tmp").exists() else True
-    assert main(["cohort", *ARGS, *BIG, "--out", str(out), "--workers", "1"]) == 0
-    assert len(outcome_table(out)) == 240
+    assert main(["cohort", *ARGS, *LONG, "--out", str(out), "--workers", "1"]) == 0
+    assert len(outcome_table(out)) == 2000
 
 
 @pytest.fixture
