@@ -7,9 +7,9 @@ classes a batch can hold, and the expression DAG is written out as straight-line
 ``LANES`` patients, ``for l in range(n)`` (``n`` = ``LANES``, read from an array's length: a
 constant count of 16 is unrolled into scalar code before LLVM's vectoriser sees the loop) around
 blocks of :data:`BLOCK` operations, each ``exp`` or ``log`` (:mod:`marrowsim.model.elementary`)
-in a loop of its own; LLVM vectorises those loops (AVX2/AVX-512 divisions and square roots for 4-8 patients at a time). The
-operations are the traced ones in the traced order, so each lane computes bit for bit what
-``rhs`` computes for that patient (``tests/test_engine_lanes.py``).
+in a loop of its own; LLVM vectorises those loops (AVX2/AVX-512 divisions and square roots for
+4-8 patients at a time). The operations are the traced ones in the traced order, so each lane
+computes bit for bit what ``rhs`` computes for that patient (``tests/test_engine_lanes.py``).
 
 Layout: lane ``l`` of quantity ``i`` is element ``i * LANES + l`` of a flat array. The input
 array holds the states (``L.N_STATES`` rows), then the constants (``K.N_CONSTANTS``), then the
