@@ -552,7 +552,15 @@ def _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active
                 lane_state[lane] = _START
                 continue
             lane_state[lane] = _next_phase(lane, f_lane, i_lane)
-        _accept(x, x_new, stages, accepted, stepped)
+        every = True
+        for lane in range(LANES):
+            every = every and accepted[lane]
+        if every:  # the new states and last stages become the current ones: swap, not copy
+            x, x_new = x_new, x
+            k1, k2, k3, k4, k5, k6, k7 = stages
+            stages = (k7, k2, k3, k4, k5, k6, k1)
+        else:
+            _accept(x, x_new, stages, accepted, stepped)
 
 
 _F1, _F2, _F3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :, ::1]
