@@ -54,6 +54,7 @@ from marrowsim.engine.dopri import (
     STATUS_STEP_TOO_SMALL,
     STATUS_TOO_MANY_STEPS,
     _active_states,
+    _copy,
     _next_step_size,
     interpolate,
     n_stepped,
@@ -272,8 +273,7 @@ def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, 
         changed = False
     if changed:
         _scatter(y, x, lane)
-    for i in range(y.shape[0]):  # the states the stretch does not step stay these in every row
-        row[i] = y[i]
+    _copy(y, row)  # the states the stretch does not step stay these in every row
     i_lane[lane, 4] = 1
     i_lane[lane, 2] = 0  # attempts since the last morning
     f_lane[lane, 2] = 1e-4  # the controller's previous error (reset per stretch, as dopri)

@@ -163,6 +163,9 @@ def _expression(node: Expr, a: list[str]) -> str:
     return _TEMPLATES[node.op].format(*a)
 
 
+_ALONE = ("exp", "ln")  # operations that get a loop of their own (:func:`_blocks`)
+
+
 def _blocks(operations: list[Expr]) -> dict[int, int]:
     """The loop of each operation (by ``id``): runs of :data:`BLOCK` operations, and each
     exponential or logarithm in a loop of its own. Their code (model/elementary.py) is ~30
@@ -176,9 +179,6 @@ def _blocks(operations: list[Expr]) -> dict[int, int]:
         block_of[id(node)] = block
         size = BLOCK if alone else size + 1  # nothing joins a loop of its own
     return block_of
-
-
-_ALONE = ("exp", "ln")
 
 
 def generate_source(rates: dict[int, Expr]) -> tuple[str, int]:

@@ -16,7 +16,7 @@ lanes and the scalar engine keep giving the same results bit for bit.
   ``f = (m - 1) / (m + 1)``, ``|f| <= 0.1716``, by its series to ``f^21`` (truncation < 1e-18).
 
 Both are within 2 units in the last place of the C library's results over their whole domains
-(``tests/test_elementary.py`` checks 10^6 arguments each and the special values: 0, negative,
+(``tests/test_elementary.py`` checks ~3x10^5 arguments each and the special values: 0, negative,
 subnormal, infinite, NaN). The right-hand side's ``a^(1-w) b^w`` is written
 ``exp((1-w) log a + w log b)``: 2 logarithms and an exponential instead of two powers.
 """
