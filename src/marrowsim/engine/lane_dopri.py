@@ -131,79 +131,104 @@ def _dense_output_lane(theta, h, lane, x, stages, x_new, stepped, out):
 
 
 @compiled
-def _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hh, stepped):
-    """One Dormand–Prince step of size ``hh[l]`` for every lane (0 for a lane not stepping):
-    ``dopri._attempt_step``'s loops, lanes innermost. Fills ``k2 .. k7`` and ``x_new``."""
+def _broadcast(values, out):
+    """Each lane's value at every position of a run: ``out[r * LANES + l] = values[l]``."""
+    nl = uint64(values.shape[0])
+    for r in range(uint64(out.shape[0]) // nl):
+        b = r * nl
+        for lane in range(nl):
+            out[b + lane] = values[lane]
+
+
+@compiled
+def _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hb, runs):
+    """One Dormand–Prince step for every lane, of size ``hh[l]`` (0 for a lane not stepping):
+    ``dopri._attempt_step``'s loops over the stepped states. Fills ``k2 .. k7`` and ``x_new``.
+
+    Each loop runs over a run of consecutive stepped states (``runs[r]``: its first and end
+    element in the lane layout) as one flat loop, the step sizes broadcast along it (``hb`` =
+    :func:`_broadcast` of ``hh``). A loop over the lanes of one state at a time spent more on its
+    set-up (LLVM's run-time check that the arrays do not overlap, per state) than on its four
+    vector iterations; the runs are a few (4 for an allogeneic transplant's 72 states)."""
     k1, k2, k3, k4, k5, k6, k7 = stages
-    w = uint64(LANES)
-    # the lane loops run to LANES, read from an array so that LLVM sees no constant: a loop of a
-    # constant 16 iterations is unrolled into scalar code before the vectoriser sees it
-    nl = uint64(hh.shape[0])
-    n = stepped.shape[0]
-    for q in range(n):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            x_tmp[j] = x[j] + hh[lane] * _A21 * k1[j]
+    n = runs.shape[0]
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for j in range(lo, hi):
+            x_tmp[j] = x[j] + hb[j - lo] * _A21 * k1[j]
     lane_rhs(x_tmp, work, k2)
-    for q in range(n):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            x_tmp[j] = x[j] + hh[lane] * (_A31 * k1[j] + _A32 * k2[j])
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for j in range(lo, hi):
+            x_tmp[j] = x[j] + hb[j - lo] * (_A31 * k1[j] + _A32 * k2[j])
     lane_rhs(x_tmp, work, k3)
-    for q in range(n):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            x_tmp[j] = x[j] + hh[lane] * (_A41 * k1[j] + _A42 * k2[j] + _A43 * k3[j])
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for j in range(lo, hi):
+            x_tmp[j] = x[j] + hb[j - lo] * (_A41 * k1[j] + _A42 * k2[j] + _A43 * k3[j])
     lane_rhs(x_tmp, work, k4)
-    for q in range(n):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            x_tmp[j] = x[j] + hh[lane] * (_A51 * k1[j] + _A52 * k2[j] + _A53 * k3[j] + _A54 * k4[j])
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for j in range(lo, hi):
+            x_tmp[j] = x[j] + hb[j - lo] * (
+                _A51 * k1[j] + _A52 * k2[j] + _A53 * k3[j] + _A54 * k4[j]
+            )
     lane_rhs(x_tmp, work, k5)
-    for q in range(n):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            x_tmp[j] = x[j] + hh[lane] * (
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for j in range(lo, hi):
+            x_tmp[j] = x[j] + hb[j - lo] * (
                 _A61 * k1[j] + _A62 * k2[j] + _A63 * k3[j] + _A64 * k4[j] + _A65 * k5[j]
             )
     lane_rhs(x_tmp, work, k6)
-    for q in range(n):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            x_new[j] = x[j] + hh[lane] * (
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for j in range(lo, hi):
+            x_new[j] = x[j] + hb[j - lo] * (
                 _B1 * k1[j] + _B3 * k3[j] + _B4 * k4[j] + _B5 * k5[j] + _B6 * k6[j]
             )
     lane_rhs(x_new, work, k7)
 
 
 @compiled
-def _error_norms(x, x_new, stages, hh, scale_lanes, stepped, counts, rtol, atol, err):
+def _error_norms(x, x_new, stages, hb, tb, eb, scale_lanes, runs, counts, rtol, atol, squares,
+                 err, dense):  # fmt: skip
     """``dopri._attempt_step``'s error norm for every lane: the RMS over the lane's own stepped
     states, ``counts[l]`` of them (the others of the group's set add exact zeros), summed in
-    increasing state order."""
+    increasing state order. The same pass writes each lane's state at its next morning inside the
+    step into ``dense``: ``dopri._dense_output`` at ``theta[l]``, or the new state where the step
+    ends on the morning (``exact[l]``); it reads the same arrays, and a step is mostly accepted.
+    For a lane without a morning in the step (``theta[l] < 0``) that value is not used.
+    ``hb``, ``tb``, ``eb``: ``hh``, ``theta`` and ``exact`` broadcast along a run (see
+    :func:`_attempt`); ``squares``: each state's squared scaled error, summed per lane after."""
     k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
     w = uint64(LANES)
-    nl = uint64(hh.shape[0])  # see _attempt
-    for lane in range(w):
-        err[lane] = 0.0
-    for q in range(stepped.shape[0]):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            e = hh[lane] * (
+    n = runs.shape[0]
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for j in range(lo, hi):
+            o = j - lo
+            e = hb[o] * (
                 _E1 * k1[j] + _E3 * k3[j] + _E4 * k4[j] + _E5 * k5[j] + _E6 * k6[j] + _E7 * k7[j]
             )
             yi = abs(x[j])
             yn = abs(x_new[j])
             sc = atol * scale_lanes[j] + rtol * (yi if yi > yn else yn)
-            r = e / sc
-            err[lane] += r * r
+            q = e / sc
+            squares[j] = q * q
+            interpolated = interpolate(
+                tb[o], hb[o], x[j], x_new[j], k1[j], k3[j], k4[j], k5[j], k6[j], k7[j]
+            )
+            dense[j] = x_new[j] if eb[o] else interpolated
+    nl = uint64(err.shape[0])  # see _attempt
+    for lane in range(w):
+        err[lane] = 0.0
+    for r in range(n):
+        lo, hi = runs[r, 0], runs[r, 1]
+        for i in range((hi - lo) // w):
+            b = lo + i * w
+            for lane in range(nl):
+                err[lane] += squares[b + lane]
     for lane in range(w):
         err[lane] = np.sqrt(err[lane] / counts[lane])
 
@@ -281,13 +306,12 @@ def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, 
 
 
 @compiled
-def _control(lane, err, f_lane, i_lane, t_start, n_days, theta, exact):
+def _control(lane, err, f_lane, i_lane, theta):
     """``dopri._integrate_stretch``'s step size control after an attempt, for one lane, up to
     the mornings: returns the lane's outcome (:data:`_FAILED`, :data:`_REJECTED`,
-    :data:`_ACCEPTED`) and, for an accepted step with a morning inside, sets ``theta[lane]`` (its
-    position in the step) and ``exact[lane]`` (the step ends on it)."""
-    theta[lane] = -1.0
+    :data:`_ACCEPTED`). A step that is not accepted has no morning: ``theta[lane] = -1``."""
     if not np.isfinite(err):
+        theta[lane] = -1.0
         i_lane[lane, 3] = STATUS_NOT_FINITE
         return _FAILED
     i_lane[lane, 6] += 1
@@ -296,38 +320,19 @@ def _control(lane, err, f_lane, i_lane, t_start, n_days, theta, exact):
     h_next, f_lane[lane, 2] = _next_step_size(h, err, f_lane[lane, 2])
     f_lane[lane, 1] = h_next
     if err > 1.0:
+        theta[lane] = -1.0
         return _REJECTED
-    t = f_lane[lane, 0]
-    t_next = f_lane[lane, 3]
-    t_new = t_next if f_lane[lane, 5] != 0.0 else t + h
-    f_lane[lane, 6] = t_new
-    d = i_lane[lane, 0]
-    if d <= n_days and t_start + d < t_next - 1e-9 and t_start + d <= t_new + 1e-9:
-        morning = float(t_start + d)
-        theta[lane] = (morning - t) / h
-        exact[lane] = abs(morning - t_new) <= 1e-9
     return _ACCEPTED
 
 
 @compiled
-def _morning_states(x, x_new, stages, stepped, hh, theta, exact, dense, rows):
-    """The state at each lane's morning inside its step (``theta[l] >= 0``) into ``rows[l]``:
-    ``dopri._dense_output`` (or the new state where the step ends on the morning), computed for
-    all lanes at once in the lane layout (``dense``), then copied into the rows. Only the stepped
-    states are written: :func:`_start_stretch` left the others, constant during a stretch, there."""
-    k1, k3, k4, k5, k6, k7 = stages[0], stages[2], stages[3], stages[4], stages[5], stages[6]
+def _morning_rows(stepped, theta, dense, rows):
+    """The state at each lane's morning inside its accepted step (``theta[l] >= 0``), computed by
+    :func:`_error_norms` in the lane layout (``dense``), into ``rows[l]``. Only the stepped states
+    are written: :func:`_start_stretch` left the others, constant during a stretch, there."""
     w = uint64(LANES)
-    nl = uint64(hh.shape[0])  # see _attempt
-    for q in range(stepped.shape[0]):
-        b = stepped[q] * w
-        for lane in range(nl):
-            j = b + lane
-            interpolated = interpolate(
-                theta[lane], hh[lane], x[j], x_new[j], k1[j], k3[j], k4[j], k5[j], k6[j], k7[j]
-            )
-            dense[j] = x_new[j] if exact[lane] else interpolated
     for lane in range(w):
-        if theta[lane] >= 0.0:  # the other states of the row are the stretch's constant ones
+        if theta[lane] >= 0.0:
             row = rows[lane]
             for q in range(stepped.shape[0]):
                 row[stepped[q]] = dense[stepped[q] * w + lane]
@@ -390,9 +395,10 @@ def _next_phase(lane, f_lane, i_lane):
 
 
 @compiled
-def _prepare_attempt(lane, f_lane, i_lane, max_steps_per_day, hh):
-    """The step size of the lane's next attempt (``dopri._integrate_stretch``'s loop head);
-    returns False if the day's attempts are used up."""
+def _prepare_attempt(lane, f_lane, i_lane, max_steps_per_day, t_start, n_days, hh, theta, exact):
+    """The step size of the lane's next attempt (``dopri._integrate_stretch``'s loop head), and
+    where its next morning lies in the step if accepted: ``theta[lane]`` (-1: none) and
+    ``exact[lane]`` (the step ends on it). Returns False if the day's attempts are used up."""
     if i_lane[lane, 2] >= max_steps_per_day:
         i_lane[lane, 3] = STATUS_TOO_MANY_STEPS
         return False
@@ -407,6 +413,14 @@ def _prepare_attempt(lane, f_lane, i_lane, max_steps_per_day, hh):
     f_lane[lane, 4] = h
     f_lane[lane, 5] = 1.0 if last else 0.0
     hh[lane] = h
+    t_new = t_next if last else t + h  # the time an accepted step reaches
+    f_lane[lane, 6] = t_new
+    theta[lane] = -1.0
+    d = i_lane[lane, 0]
+    if d <= n_days and t_start + d < t_next - 1e-9 and t_start + d <= t_new + 1e-9:
+        morning = float(t_start + d)
+        theta[lane] = (morning - t) / h
+        exact[lane] = abs(morning - t_new) <= 1e-9
     return True
 
 
@@ -423,6 +437,27 @@ def _finish(lane, p, x, i_lane, n_days, obs_out, final_state, status, n_steps):
     w = uint64(LANES)
     for i in range(uint64(L.N_STATES)):
         final_state[p, i] = x[i * w + uint64(lane)]
+
+
+@compiled_allocating
+def _runs(stepped):
+    """The runs of consecutive states in ``stepped`` (increasing), as their first and end element
+    in the lane layout: ``(n_runs, 2)``, uint64."""
+    n = 1
+    for q in range(1, stepped.shape[0]):
+        if stepped[q] != stepped[q - 1] + 1:
+            n += 1
+    runs = np.empty((n, 2), dtype=np.uint64)
+    w = uint64(LANES)
+    r = 0
+    runs[0, 0] = stepped[0] * w
+    for q in range(1, stepped.shape[0]):
+        if stepped[q] != stepped[q - 1] + 1:
+            runs[r, 1] = (stepped[q - 1] + 1) * w
+            r += 1
+            runs[r, 0] = stepped[q] * w
+    runs[r, 1] = (stepped[stepped.shape[0] - 1] + 1) * w
+    return runs
 
 
 @compiled_allocating
@@ -464,9 +499,15 @@ def _solve_group(lane_rhs, n_work, patients, stepped, y0, consts, class_mods, ac
     exact = np.zeros(LANES, dtype=np.bool_)
     dense = np.zeros(L.N_STATES * LANES)
     rows = np.zeros((LANES, L.N_STATES))
+    runs = _runs(stepped)
+    longest = np.max(runs[:, 1] - runs[:, 0])
+    hb = np.zeros(longest)  # hh, theta and exact broadcast along a run (_attempt)
+    tb = np.zeros(longest)
+    eb = np.zeros(longest, dtype=np.bool_)
+    squares = np.zeros(L.N_STATES * LANES)
     buffers = (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient,
                active, f_lane, i_lane, hh, err, accepted, outcome, theta, exact, dense,
-               rows)  # fmt: skip
+               rows, runs, hb, tb, eb, squares)  # fmt: skip
     _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active0, scale,
                      t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
                      max_steps_per_day, obs_out, final_state, rule_state, status, n_steps,
@@ -481,7 +522,8 @@ def _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active
     """:func:`_solve_group`'s loop, in the group's ``buffers``. It allocates nothing, so it is
     compiled without reference counting, like the functions it calls."""
     (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient, active, f_lane,
-     i_lane, hh, err, accepted, outcome, theta, exact, dense, rows) = buffers  # fmt: skip
+     i_lane, hh, err, accepted, outcome, theta, exact, dense, rows, runs, hb, tb, eb,
+     squares) = buffers  # fmt: skip
     x, x_tmp, x_new = inputs[0], inputs[1], inputs[2]
     next_patient = 0
     n_patients = patients.shape[0]
@@ -522,22 +564,27 @@ def _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active
                         n_days, events, n_events, rules, n_rules, obs_out, rule_state,
                     )  # fmt: skip
                 else:
-                    if _prepare_attempt(lane, f_lane, i_lane, max_steps_per_day, hh):
+                    if _prepare_attempt(
+                        lane, f_lane, i_lane, max_steps_per_day, t_start, n_days, hh, theta, exact
+                    ):
                         stepping += 1
                         break
                     lane_state[lane] = _IDLE
         if stepping == 0:
             break
-        _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hh, stepped)
-        _error_norms(x, x_new, stages, hh, scale_lanes, stepped, i_lane[:, 5], rtol, atol, err)
+        _broadcast(hh, hb)
+        _broadcast(theta, tb)
+        _broadcast(exact, eb)
+        _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hb, runs)
+        _error_norms(x, x_new, stages, hb, tb, eb, scale_lanes, runs, i_lane[:, 5], rtol, atol,
+                     squares, err, dense)  # fmt: skip
         for lane in range(LANES):
             accepted[lane] = False
-            theta[lane] = -1.0
             if lane_state[lane] == _STEP:
-                outcome[lane] = _control(
-                    lane, err[lane], f_lane, i_lane, t_start, n_days, theta, exact
-                )
-        _morning_states(x, x_new, stages, stepped, hh, theta, exact, dense, rows)
+                outcome[lane] = _control(lane, err[lane], f_lane, i_lane, theta)
+            else:
+                theta[lane] = -1.0
+        _morning_rows(stepped, theta, dense, rows)
         for lane in range(LANES):
             if lane_state[lane] != _STEP:
                 continue
