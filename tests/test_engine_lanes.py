@@ -26,6 +26,7 @@ from marrowsim.engine.lanes import solve_in_lanes
 from marrowsim.engine.solve import LANES_FROM, solve
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
+from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.rhs import rhs
 
 OUTPUTS = ("observables", "final_state", "rule_state", "status", "n_steps")
@@ -76,25 +77,47 @@ def test_lanes_give_the_scalar_engine_results_bit_for_bit(mixed):
     assert_identical(solve(mixed, lanes=True), solve(mixed, lanes=False))
 
 
+def lane_inputs(problem, function):
+    """Patients the generated ``function`` covers in its 16 lanes, their states (perturbed
+    initial states) and the lane input array."""
+    width = lane_rhs.LANES
+    rng = np.random.default_rng(0)
+    covered = np.flatnonzero(lane_rhs.lane_patients(problem, function))
+    patients = rng.choice(covered, width, replace=covered.size < width)
+    states = problem.y0[patients] * rng.uniform(0.5, 2.0, (width, L.N_STATES))
+    inputs = np.zeros((lane_rhs.N_INPUT_ROWS, width))
+    inputs[: L.N_STATES] = states.T
+    inputs[lane_rhs.CONSTANT_ROW : lane_rhs.MODIFIER_ROW] = problem.constants[patients].T
+    inputs[lane_rhs.MODIFIER_ROW :] = problem.class_modifiers[patients].reshape(width, -1).T
+    return patients, states, inputs.ravel()
+
+
 def test_generated_right_hand_side_is_the_models_bit_for_bit(mixed):
     function = lane_rhs.build(mixed)
     width = lane_rhs.LANES
-    rng = np.random.default_rng(0)
-    covered = np.flatnonzero(lane_rhs.lane_patients(mixed, function))
-    patients = rng.choice(covered, width, replace=covered.size < width)
-    states = mixed.y0[patients] * rng.uniform(0.5, 2.0, (width, L.N_STATES))
-    inputs = np.zeros((lane_rhs.N_INPUT_ROWS, width))
-    inputs[: L.N_STATES] = states.T
-    inputs[lane_rhs.CONSTANT_ROW : lane_rhs.MODIFIER_ROW] = mixed.constants[patients].T
-    inputs[lane_rhs.MODIFIER_ROW :] = mixed.class_modifiers[patients].reshape(width, -1).T
+    patients, states, inputs = lane_inputs(mixed, function)
     dy = np.zeros(L.N_STATES * width)
-    function.function(inputs.ravel(), np.empty(function.n_work_rows * width), dy)
+    function.function(inputs, np.empty(function.n_work_rows * width), dy)
     active = np.zeros(L.N_CLASSES, dtype=bool)
     active[list(function.classes)] = True
     expected = np.zeros(L.N_STATES)
     for lane, p in enumerate(patients):
         rhs(0.0, states[lane], mixed.constants[p], mixed.class_modifiers[p], active, expected)
         np.testing.assert_array_equal(dy[lane::width], expected)
+
+
+def test_generated_observables_are_the_models_bit_for_bit(mixed):
+    function = lane_rhs.build(mixed)
+    width = lane_rhs.LANES
+    patients, states, inputs = lane_inputs(mixed, function)
+    out = np.zeros(N_OBSERVABLES * width)
+    function.observe(inputs, np.empty(function.n_work_observe_rows * width), out)
+    active = np.zeros(L.N_CLASSES, dtype=bool)
+    active[list(function.classes)] = True
+    expected = np.zeros(N_OBSERVABLES)
+    for lane, p in enumerate(patients):
+        observe(states[lane], mixed.constants[p], mixed.class_modifiers[p], active, expected)
+        np.testing.assert_array_equal(out[lane::width], expected)
 
 
 def test_failing_patients_fail_the_same_way_in_lanes():

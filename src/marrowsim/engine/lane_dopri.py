@@ -3,10 +3,10 @@
 Each lane is one patient with its own time, step size, error control, mornings, rules and events:
 exactly the decisions :func:`marrowsim.engine.dopri.solve_batch` makes for that patient, in the
 same arithmetic, so the results are bit for bit the same (``tests/test_engine_lanes.py``). What
-changes is the loop order: the seven stage evaluations and the stage, error and accept loops run
-for all lanes together, the right-hand side through the generated lane function
-(:mod:`marrowsim.engine.lane_rhs`) whose loops LLVM vectorises across patients. The bookkeeping of
-one patient (a morning's observables and rules from the dense output, an event, the start of a
+changes is the loop order: the seven stage evaluations and the stage, error, dense-output and
+accept loops run for all lanes together, the right-hand side and a morning's observables through
+the generated lane functions (:mod:`marrowsim.engine.lane_rhs`) whose loops LLVM vectorises
+across patients. The bookkeeping of one patient (a morning's rules, an event, the start of a
 stretch) is scalar code on that lane's column, through the same compiled functions as the scalar
 engine. A lane whose patient is finished takes the next patient of its group's share, so lanes do
 not idle while the slowest patient of a group finishes.
@@ -99,11 +99,11 @@ def _scatter(vector, x, lane):
 
 @compiled
 def _load_patient(p, lane, y0, consts, class_mods, scale, inputs, scale_lanes):
-    """Patient ``p``'s initial state, constants and modifiers into ``lane`` of the three input
-    arrays (state, stage, new state) and its state scales into ``scale_lanes``."""
+    """Patient ``p``'s initial state, constants and modifiers into ``lane`` of the input arrays
+    (state, stage, new state, morning) and its state scales into ``scale_lanes``."""
     w = uint64(LANES)
     lu = uint64(lane)
-    for a in range(3):
+    for a in range(inputs.shape[0]):
         x = inputs[a]
         for i in range(uint64(L.N_STATES)):
             x[i * w + lu] = y0[p, i]
@@ -290,8 +290,8 @@ def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, 
                     _scatter(y, x, lane)
                 i_lane[lane, 3] = STATUS_NOT_FINITE
                 return _IDLE
-        for a in range(3):  # states outside the stepped ranges keep their value in every stage
-            _scatter(y, inputs[a], lane)
+        for a in range(inputs.shape[0]):  # states outside the stepped ranges keep their value
+            _scatter(y, inputs[a], lane)  # in every stage and at the mornings
         rhs(t, y, c, cm, active, k)
         _scatter(k, stages[0], lane)
         i_lane[lane, 5] = n_stepped(blocks, _active_states(active, blocks))
@@ -341,9 +341,10 @@ def _morning_rows(stepped, theta, dense, rows):
 @compiled
 def _mornings(lane, p, x, x_new, stages, stepped, f_lane, i_lane, active, row, vector,
               consts, class_mods, t_start, n_days, rules, n_rules, obs_out, rule_state,
-              accepted):  # fmt: skip
+              accepted, obs_lanes):  # fmt: skip
     """``dopri._integrate_stretch``'s mornings inside an accepted step, for one lane: the first
-    from ``row`` (:func:`_morning_states`), any further one from the lane's dense output. A rule
+    from ``row`` (:func:`_morning_rows`) and ``obs_lanes`` (the generated ``lane_observe`` of the
+    lanes' morning states), any further one from the lane's dense output and ``observe``. A rule
     that changes the state ends the stretch there. Returns True if one did (the lane restarts)."""
     t = f_lane[lane, 0]
     h = f_lane[lane, 4]
@@ -351,24 +352,26 @@ def _mornings(lane, p, x, x_new, stages, stepped, f_lane, i_lane, active, row, v
     t_new = f_lane[lane, 6]
     d = i_lane[lane, 0]
     c, cm = consts[p], class_mods[p]
+    w = uint64(LANES)
     y = row
     first = True
     while d <= n_days and t_start + d < t_next - 1e-9 and t_start + d <= t_new + 1e-9:
         morning = float(t_start + d)
-        if not first:  # a second morning in one step (a step ending exactly on a morning)
+        obs = obs_out[p, d]
+        if first:
+            for q in range(uint64(N_OBSERVABLES)):
+                obs[q] = obs_lanes[q * w + uint64(lane)]
+            first = False
+        else:  # a second morning in one step (a step ending exactly on a morning)
             y = vector
             if abs(morning - t_new) <= 1e-9:
                 _gather(x, lane, y)
-                w = uint64(LANES)
                 for q in range(stepped.shape[0]):
                     y[stepped[q]] = x_new[stepped[q] * w + uint64(lane)]
             else:
                 _dense_output_lane((morning - t) / h, h, lane, x, stages, x_new, stepped, y)
-        first = False
-        observe(y, c, cm, active, obs_out[p, d])
-        fired = apply_rules(
-            t_start + d, obs_out[p, d], rules[p], n_rules[p], rule_state[p], y, active
-        )
+            observe(y, c, cm, active, obs)
+        fired = apply_rules(t_start + d, obs, rules[p], n_rules[p], rule_state[p], y, active)
         d += 1
         i_lane[lane, 2] = 0
         if fired:
@@ -461,13 +464,16 @@ def _runs(stepped):
 
 
 @compiled_allocating
-def _solve_group(lane_rhs, n_work, patients, stepped, y0, consts, class_mods, active0, scale,
-                 t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
-                 max_steps_per_day, obs_out, final_state, rule_state, status, n_steps):  # fmt: skip
+def _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, patients, stepped, y0, consts,
+                 class_mods, active0, scale, t_start, n_days, events, n_events, rules, n_rules,
+                 rtol, atol, max_steps_per_day, obs_out, final_state, rule_state, status,
+                 n_steps):  # fmt: skip
     """Integrate ``patients`` (indices into the batch) through ``LANES`` lanes: the group's
     buffers, then :func:`_integrate_group` in them."""
     size = N_INPUT_ROWS * LANES
-    inputs = np.zeros((3, size))  # state, stage state, new state (+ constants and modifiers)
+    # state, stage state, new state, the state at the morning in the step (+ constants and
+    # modifiers)
+    inputs = np.zeros((4, size))
     stage_buffer = np.zeros((7, L.N_STATES * LANES))
     stages = (
         stage_buffer[0],
@@ -497,7 +503,8 @@ def _solve_group(lane_rhs, n_work, patients, stepped, y0, consts, class_mods, ac
     outcome = np.zeros(LANES, dtype=np.int64)
     theta = np.full(LANES, -1.0)  # where a lane's morning lies in its step (-1: none)
     exact = np.zeros(LANES, dtype=np.bool_)
-    dense = np.zeros(L.N_STATES * LANES)
+    work_observe = np.empty(n_work_observe * LANES)
+    obs_lanes = np.zeros(N_OBSERVABLES * LANES)
     rows = np.zeros((LANES, L.N_STATES))
     runs = _runs(stepped)
     longest = np.max(runs[:, 1] - runs[:, 0])
@@ -506,25 +513,25 @@ def _solve_group(lane_rhs, n_work, patients, stepped, y0, consts, class_mods, ac
     eb = np.zeros(longest, dtype=np.bool_)
     squares = np.zeros(L.N_STATES * LANES)
     buffers = (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient,
-               active, f_lane, i_lane, hh, err, accepted, outcome, theta, exact, dense,
-               rows, runs, hb, tb, eb, squares)  # fmt: skip
-    _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active0, scale,
-                     t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
+               active, f_lane, i_lane, hh, err, accepted, outcome, theta, exact, work_observe,
+               obs_lanes, rows, runs, hb, tb, eb, squares)  # fmt: skip
+    _integrate_group(lane_rhs, lane_observe, patients, stepped, y0, consts, class_mods, active0,
+                     scale, t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
                      max_steps_per_day, obs_out, final_state, rule_state, status, n_steps,
                      buffers)  # fmt: skip
 
 
 @compiled
-def _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active0, scale,
-                     t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
+def _integrate_group(lane_rhs, lane_observe, patients, stepped, y0, consts, class_mods, active0,
+                     scale, t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
                      max_steps_per_day, obs_out, final_state, rule_state, status, n_steps,
                      buffers):  # fmt: skip
     """:func:`_solve_group`'s loop, in the group's ``buffers``. It allocates nothing, so it is
     compiled without reference counting, like the functions it calls."""
     (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient, active, f_lane,
-     i_lane, hh, err, accepted, outcome, theta, exact, dense, rows, runs, hb, tb, eb,
-     squares) = buffers  # fmt: skip
-    x, x_tmp, x_new = inputs[0], inputs[1], inputs[2]
+     i_lane, hh, err, accepted, outcome, theta, exact, work_observe, obs_lanes, rows, runs, hb,
+     tb, eb, squares) = buffers  # fmt: skip
+    x, x_tmp, x_new, dense = inputs[0], inputs[1], inputs[2], inputs[3]
     next_patient = 0
     n_patients = patients.shape[0]
     while True:
@@ -585,6 +592,11 @@ def _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active
             else:
                 theta[lane] = -1.0
         _morning_rows(stepped, theta, dense, rows)
+        mornings = 0
+        for lane in range(LANES):
+            mornings += theta[lane] >= 0.0
+        if mornings:
+            lane_observe(dense, work_observe, obs_lanes)
         for lane in range(LANES):
             if lane_state[lane] != _STEP:
                 continue
@@ -594,7 +606,7 @@ def _integrate_group(lane_rhs, patients, stepped, y0, consts, class_mods, active
             if outcome[lane] == _ACCEPTED and _mornings(
                 lane, lane_patient[lane], x, x_new, stages, stepped, f_lane, i_lane,
                 active[lane], rows[lane], vectors[0], consts, class_mods, t_start, n_days, rules,
-                n_rules, obs_out, rule_state, accepted,
+                n_rules, obs_out, rule_state, accepted, obs_lanes,
             ):  # fmt: skip
                 lane_state[lane] = _START
                 continue
@@ -615,6 +627,8 @@ _I1 = types.int64[::1]
 _SOLVE_LANES_SIGNATURE = types.void(
     FUNCTION_TYPE,  # lane_rhs
     types.int64,  # n_work
+    FUNCTION_TYPE,  # lane_observe
+    types.int64,  # n_work_observe
     _I1,  # patients
     types.int64,  # n_groups
     types.uint64[::1],  # stepped
@@ -641,9 +655,10 @@ _SOLVE_LANES_SIGNATURE = types.void(
 
 
 @compiled_as(_SOLVE_LANES_SIGNATURE, parallel=True)
-def solve_lanes(lane_rhs, n_work, patients, n_groups, stepped, y0, consts, class_mods, active0,
-                scale, t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
-                max_steps_per_day, obs_out, final_state, rule_state, status, n_steps):  # fmt: skip
+def solve_lanes(lane_rhs, n_work, lane_observe, n_work_observe, patients, n_groups, stepped, y0,
+                consts, class_mods, active0, scale, t_start, n_days, events, n_events, rules,
+                n_rules, rtol, atol, max_steps_per_day, obs_out, final_state, rule_state, status,
+                n_steps):  # fmt: skip
     """:func:`marrowsim.engine.dopri.solve_batch` for ``patients`` (indices into the batch),
     ``n_groups`` groups of lanes on numba's threads, each taking a contiguous share."""
     n = patients.shape[0]
@@ -652,10 +667,10 @@ def solve_lanes(lane_rhs, n_work, patients, n_groups, stepped, y0, consts, class
         lo = g * per
         hi = min(n, lo + per)
         if lo < hi:
-            _solve_group(lane_rhs, n_work, patients[lo:hi], stepped, y0, consts, class_mods,
-                         active0, scale, t_start, n_days, events, n_events, rules, n_rules, rtol,
-                         atol, max_steps_per_day, obs_out, final_state, rule_state, status,
-                         n_steps)  # fmt: skip
+            _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, patients[lo:hi],
+                         stepped, y0, consts, class_mods, active0, scale, t_start, n_days, events,
+                         n_events, rules, n_rules, rtol, atol, max_steps_per_day, obs_out,
+                         final_state, rule_state, status, n_steps)  # fmt: skip
 
 
 def stepped_states(classes: tuple[int, ...]) -> np.ndarray:

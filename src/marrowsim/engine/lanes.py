@@ -80,6 +80,8 @@ def _run(
     lane_dopri.solve_lanes(
         function.function,
         function.n_work_rows,
+        function.observe,
+        function.n_work_observe_rows,
         patients,
         n_groups,
         lane_dopri.stepped_states(function.classes),

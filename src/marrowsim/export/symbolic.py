@@ -24,7 +24,7 @@ from typing import Any
 
 from numba.core.registry import CPUDispatcher
 
-from marrowsim.model import elementary
+from marrowsim.model import elementary, erythroid
 
 BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow"}
 COMPARISONS = {"gt": ">", "lt": "<", "geq": ">=", "leq": "<="}
@@ -312,6 +312,8 @@ _EVALUATE = {
     "leq": lambda a, b: a <= b,
     "and": lambda *a: all(a),
     "or": lambda *a: any(a),
+    # the lane functions' call of a function of constants (engine/lane_rhs.py)
+    "protected_fraction": lambda *a: float(erythroid.protected_fraction(*a)),
 }
 
 
