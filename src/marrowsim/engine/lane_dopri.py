@@ -306,12 +306,11 @@ def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, 
 
 
 @compiled
-def _control(lane, err, f_lane, i_lane, theta):
+def _control(lane, err, f_lane, i_lane):
     """``dopri._integrate_stretch``'s step size control after an attempt, for one lane, up to
     the mornings: returns the lane's outcome (:data:`_FAILED`, :data:`_REJECTED`,
-    :data:`_ACCEPTED`). A step that is not accepted has no morning: ``theta[lane] = -1``."""
+    :data:`_ACCEPTED`)."""
     if not np.isfinite(err):
-        theta[lane] = -1.0
         i_lane[lane, 3] = STATUS_NOT_FINITE
         return _FAILED
     i_lane[lane, 6] += 1
@@ -320,7 +319,6 @@ def _control(lane, err, f_lane, i_lane, theta):
     h_next, f_lane[lane, 2] = _next_step_size(h, err, f_lane[lane, 2])
     f_lane[lane, 1] = h_next
     if err > 1.0:
-        theta[lane] = -1.0
         return _REJECTED
     return _ACCEPTED
 
@@ -329,13 +327,17 @@ def _control(lane, err, f_lane, i_lane, theta):
 def _morning_rows(stepped, theta, dense, rows):
     """The state at each lane's morning inside its accepted step (``theta[l] >= 0``), computed by
     :func:`_error_norms` in the lane layout (``dense``), into ``rows[l]``. Only the stepped states
-    are written: :func:`_start_stretch` left the others, constant during a stretch, there."""
+    are written: :func:`_start_stretch` left the others, constant during a stretch, there.
+    Returns the number of lanes with a morning."""
     w = uint64(LANES)
+    mornings = 0
     for lane in range(w):
         if theta[lane] >= 0.0:
+            mornings += 1
             row = rows[lane]
             for q in range(stepped.shape[0]):
                 row[stepped[q]] = dense[stepped[q] * w + lane]
+    return mornings
 
 
 @compiled
@@ -588,14 +590,10 @@ def _integrate_group(lane_rhs, lane_observe, patients, stepped, y0, consts, clas
         for lane in range(LANES):
             accepted[lane] = False
             if lane_state[lane] == _STEP:
-                outcome[lane] = _control(lane, err[lane], f_lane, i_lane, theta)
-            else:
-                theta[lane] = -1.0
-        _morning_rows(stepped, theta, dense, rows)
-        mornings = 0
-        for lane in range(LANES):
-            mornings += theta[lane] >= 0.0
-        if mornings:
+                outcome[lane] = _control(lane, err[lane], f_lane, i_lane)
+            if lane_state[lane] != _STEP or outcome[lane] != _ACCEPTED:
+                theta[lane] = -1.0  # no morning in this step
+        if _morning_rows(stepped, theta, dense, rows):
             lane_observe(dense, work_observe, obs_lanes)
         for lane in range(LANES):
             if lane_state[lane] != _STEP:

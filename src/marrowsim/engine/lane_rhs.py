@@ -187,8 +187,10 @@ _ALONE = ("exp", "ln", "protected_fraction")
 
 def _blocks(operations: list[Expr]) -> dict[int, int]:
     """The loop of each operation (by ``id``): runs of :data:`BLOCK` operations, and each
-    exponential or logarithm in a loop of its own. Their code (model/elementary.py) is ~30
-    operations; in a loop of 40 others the loop is too large for LLVM to vectorise."""
+    operation of :data:`_ALONE` in a loop of its own. An exponential's or logarithm's code
+    (model/elementary.py) is ~30 operations; in a loop of 40 others the loop is too large for
+    LLVM to vectorise. ``protected_fraction`` is a scalar call, which would keep its loop from
+    being vectorised."""
     block_of: dict[int, int] = {}
     block, size = 0, 0
     for node in operations:
