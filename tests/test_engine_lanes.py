@@ -85,11 +85,15 @@ def lane_inputs(problem, function):
     covered = np.flatnonzero(lane_rhs.lane_patients(problem, function))
     patients = rng.choice(covered, width, replace=covered.size < width)
     states = problem.y0[patients] * rng.uniform(0.5, 2.0, (width, L.N_STATES))
-    inputs = np.zeros((lane_rhs.N_INPUT_ROWS, width))
+    inputs = np.zeros((function.n_input_rows, width))
     inputs[: L.N_STATES] = states.T
     inputs[lane_rhs.CONSTANT_ROW : lane_rhs.MODIFIER_ROW] = problem.constants[patients].T
-    inputs[lane_rhs.MODIFIER_ROW :] = problem.class_modifiers[patients].reshape(width, -1).T
-    return patients, states, inputs.ravel()
+    inputs[lane_rhs.MODIFIER_ROW : lane_rhs.N_INPUT_ROWS] = (
+        problem.class_modifiers[patients].reshape(width, -1).T
+    )
+    inputs = inputs.ravel()
+    function.prepare(inputs, np.empty(function.n_work_rows * width))
+    return patients, states, inputs
 
 
 def test_generated_right_hand_side_is_the_models_bit_for_bit(mixed):

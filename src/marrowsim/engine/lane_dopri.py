@@ -12,7 +12,8 @@ engine. A lane whose patient is finished takes the next patient of its group's s
 not idle while the slowest patient of a group finishes.
 
 Layout: quantity ``i`` of lane ``l`` is element ``i * LANES + l``. The state arrays hold the
-patient's constants and class modifiers after the states (the lane right-hand side's input).
+patient's constants, class modifiers and the hoisted operations on them (``lane_derive``'s,
+computed when a patient is loaded) after the states: the lane right-hand side's input.
 """
 
 from __future__ import annotations
@@ -115,6 +116,18 @@ def _load_patient(p, lane, y0, consts, class_mods, scale, inputs, scale_lanes):
                 x[(uint64(MODIFIER_ROW) + k * n_mod + m) * w + lu] = class_mods[p, k, m]
     for i in range(uint64(L.N_STATES)):
         scale_lanes[i * w + lu] = scale[p, i]
+
+
+@compiled
+def _derive(lane_derive, inputs, work):
+    """The hoisted rows (operations on constants alone, ``lane_rhs.LaneRhs.prepare``) of every
+    lane, into the four input arrays: after a patient is loaded into a lane."""
+    x = inputs[0]
+    start = uint64(N_INPUT_ROWS * LANES)
+    lane_derive(x, work, x[start:])
+    for a in range(1, inputs.shape[0]):
+        for j in range(start, uint64(x.shape[0])):
+            inputs[a, j] = x[j]
 
 
 @compiled
@@ -466,15 +479,15 @@ def _runs(stepped):
 
 
 @compiled_allocating
-def _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, patients, stepped, y0, consts,
-                 class_mods, active0, scale, t_start, n_days, events, n_events, rules, n_rules,
-                 rtol, atol, max_steps_per_day, obs_out, final_state, rule_state, status,
-                 n_steps):  # fmt: skip
+def _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, lane_derive, n_hoisted, patients,
+                 stepped, y0, consts, class_mods, active0, scale, t_start, n_days, events,
+                 n_events, rules, n_rules, rtol, atol, max_steps_per_day, obs_out, final_state,
+                 rule_state, status, n_steps):  # fmt: skip
     """Integrate ``patients`` (indices into the batch) through ``LANES`` lanes: the group's
     buffers, then :func:`_integrate_group` in them."""
-    size = N_INPUT_ROWS * LANES
-    # state, stage state, new state, the state at the morning in the step (+ constants and
-    # modifiers)
+    size = (N_INPUT_ROWS + n_hoisted) * LANES
+    # state, stage state, new state, the state at the morning in the step (+ constants,
+    # modifiers and hoisted values)
     inputs = np.zeros((4, size))
     stage_buffer = np.zeros((7, L.N_STATES * LANES))
     stages = (
@@ -517,17 +530,17 @@ def _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, patients, stepp
     buffers = (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient,
                active, f_lane, i_lane, hh, err, accepted, outcome, theta, exact, work_observe,
                obs_lanes, rows, runs, hb, tb, eb, squares)  # fmt: skip
-    _integrate_group(lane_rhs, lane_observe, patients, stepped, y0, consts, class_mods, active0,
-                     scale, t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
-                     max_steps_per_day, obs_out, final_state, rule_state, status, n_steps,
-                     buffers)  # fmt: skip
+    _integrate_group(lane_rhs, lane_observe, lane_derive, patients, stepped, y0, consts,
+                     class_mods, active0, scale, t_start, n_days, events, n_events, rules,
+                     n_rules, rtol, atol, max_steps_per_day, obs_out, final_state, rule_state,
+                     status, n_steps, buffers)  # fmt: skip
 
 
 @compiled
-def _integrate_group(lane_rhs, lane_observe, patients, stepped, y0, consts, class_mods, active0,
-                     scale, t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
-                     max_steps_per_day, obs_out, final_state, rule_state, status, n_steps,
-                     buffers):  # fmt: skip
+def _integrate_group(lane_rhs, lane_observe, lane_derive, patients, stepped, y0, consts,
+                     class_mods, active0, scale, t_start, n_days, events, n_events, rules,
+                     n_rules, rtol, atol, max_steps_per_day, obs_out, final_state, rule_state,
+                     status, n_steps, buffers):  # fmt: skip
     """:func:`_solve_group`'s loop, in the group's ``buffers``. It allocates nothing, so it is
     compiled without reference counting, like the functions it calls."""
     (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient, active, f_lane,
@@ -553,6 +566,7 @@ def _integrate_group(lane_rhs, lane_observe, patients, stepped, y0, consts, clas
                     next_patient += 1
                     lane_patient[lane] = p
                     _load_patient(p, lane, y0, consts, class_mods, scale, inputs, scale_lanes)
+                    _derive(lane_derive, inputs, work)
                     for k in range(L.N_CLASSES):
                         active[lane, k] = active0[p, k]
                     f_lane[lane, 0] = float(t_start)
@@ -627,6 +641,8 @@ _SOLVE_LANES_SIGNATURE = types.void(
     types.int64,  # n_work
     FUNCTION_TYPE,  # lane_observe
     types.int64,  # n_work_observe
+    FUNCTION_TYPE,  # lane_derive
+    types.int64,  # n_hoisted
     _I1,  # patients
     types.int64,  # n_groups
     types.uint64[::1],  # stepped
@@ -653,10 +669,10 @@ _SOLVE_LANES_SIGNATURE = types.void(
 
 
 @compiled_as(_SOLVE_LANES_SIGNATURE, parallel=True)
-def solve_lanes(lane_rhs, n_work, lane_observe, n_work_observe, patients, n_groups, stepped, y0,
-                consts, class_mods, active0, scale, t_start, n_days, events, n_events, rules,
-                n_rules, rtol, atol, max_steps_per_day, obs_out, final_state, rule_state, status,
-                n_steps):  # fmt: skip
+def solve_lanes(lane_rhs, n_work, lane_observe, n_work_observe, lane_derive, n_hoisted, patients,
+                n_groups, stepped, y0, consts, class_mods, active0, scale, t_start, n_days,
+                events, n_events, rules, n_rules, rtol, atol, max_steps_per_day, obs_out,
+                final_state, rule_state, status, n_steps):  # fmt: skip
     """:func:`marrowsim.engine.dopri.solve_batch` for ``patients`` (indices into the batch),
     ``n_groups`` groups of lanes on numba's threads, each taking a contiguous share."""
     n = patients.shape[0]
@@ -665,10 +681,11 @@ def solve_lanes(lane_rhs, n_work, lane_observe, n_work_observe, patients, n_grou
         lo = g * per
         hi = min(n, lo + per)
         if lo < hi:
-            _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, patients[lo:hi],
-                         stepped, y0, consts, class_mods, active0, scale, t_start, n_days, events,
-                         n_events, rules, n_rules, rtol, atol, max_steps_per_day, obs_out,
-                         final_state, rule_state, status, n_steps)  # fmt: skip
+            _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, lane_derive, n_hoisted,
+                         patients[lo:hi], stepped, y0, consts, class_mods, active0, scale,
+                         t_start, n_days, events, n_events, rules, n_rules, rtol, atol,
+                         max_steps_per_day, obs_out, final_state, rule_state, status,
+                         n_steps)  # fmt: skip
 
 
 def stepped_states(classes: tuple[int, ...]) -> np.ndarray:

@@ -26,6 +26,13 @@ by the traced patient's values and recorded; :func:`lane_patients` tells which p
 batch decide every such branch the same way, and only those may use the generated function. The
 Hill exponent's fast path (``hill_power``: ``x * sqrt(x)`` for 1.5) is one such decision.
 
+Operations on constants alone (a Hill constant to the power 1.5, a ratio of two rate constants:
+35 of a transplant batch's 574, among them 5 divisions and 5 square roots) are not repeated at every
+evaluation: a third generated function, ``lane_derive(inputs, work, hoisted)``, computes the ones
+the right-hand side or the observables use, once per patient, into rows of the input array after
+the modifiers (:data:`N_INPUT_ROWS` + k), where the other two functions read them. They are the
+same operations on the same values, so the results stay the model's bit for bit.
+
 The generated module is written under numba's cache directory (keyed by the compiled sources,
 ``marrowsim._numba_cache``), named by a hash of its text, so numba caches its compiled code like
 any other: ~7 s to compile once, then loaded.
@@ -79,15 +86,31 @@ MODIFIER_ROW = L.N_STATES + K.N_CONSTANTS  # first row of the class modifiers
 
 @dataclass(frozen=True)
 class LaneRhs:
-    """A generated lane right-hand side: ``function(inputs, work, dy)``."""
+    """A generated lane right-hand side: ``function(inputs, work, dy)``.
+
+    The input array has :attr:`n_input_rows` rows: before the first call (and after new
+    constants) ``derive(inputs, work, inputs[N_INPUT_ROWS * LANES:])`` fills the hoisted rows
+    (see :func:`prepare`)."""
 
     function: Callable
-    n_work_rows: int  # rows of the work array (intermediate values)
+    n_work_rows: int  # rows of the work array (intermediate values of function and derive)
     observe: Callable  # lane_observe(inputs, work, out): the morning's observables
     n_work_observe_rows: int
+    derive: Callable  # lane_derive(inputs, work, hoisted): the operations on constants alone
+    n_hoisted_rows: int  # rows it writes, after the modifiers in the input array
     classes: tuple[int, ...]  # clone classes it computes (the others must stay empty)
     decisions: tuple[tuple[Expr, bool], ...]  # branches on constants, as traced
     source_path: Path
+
+    @property
+    def n_input_rows(self) -> int:
+        """Rows of the input array: states, constants, modifiers, hoisted values."""
+        return N_INPUT_ROWS + self.n_hoisted_rows
+
+    def prepare(self, inputs: np.ndarray, work: np.ndarray) -> None:
+        """Fill the hoisted rows of the flat input array ``inputs`` from its constants and
+        modifiers (all lanes)."""
+        self.derive(inputs, work, inputs[N_INPUT_ROWS * LANES :])
 
 
 class _Recorder(Context):
@@ -202,13 +225,72 @@ def _blocks(operations: list[Expr]) -> dict[int, int]:
     return block_of
 
 
-def generate_source(rates: dict[int, Expr], observables: dict[int, Expr]) -> tuple[str, int, int]:
-    """Python source of ``lane_rhs(inputs, work, dy)`` computing ``rates`` and of
-    ``lane_observe(inputs, work, out)`` computing ``observables`` for ``LANES`` lanes, and the
-    number of work rows of each."""
-    rhs_lines, n_work = _function_lines("lane_rhs", "dy", rates, L.N_STATES)
+@dataclass(frozen=True)
+class GeneratedSource:
+    """The generated module's text and the sizes of the arrays its functions take."""
+
+    text: str
+    n_work_rows: int  # lane_rhs and lane_derive (they share a work array)
+    n_work_observe_rows: int
+    n_hoisted_rows: int
+
+
+def _input_rows() -> dict[str, int]:
+    """The row of each input symbol (states, constants, class modifiers) in the input array."""
+    rows = {state_id(i): i for i in range(L.N_STATES)}
+    rows.update({name: CONSTANT_ROW + i for i, name in enumerate(K.CONSTANT_NAMES)})
+    rows.update(
+        {
+            modifier_id(k, m): MODIFIER_ROW + k * K.N_CLASS_MODIFIERS + m
+            for k in range(L.N_CLASSES)
+            for m in range(K.N_CLASS_MODIFIERS)
+        }
+    )
+    return rows
+
+
+def _on_constants(roots: list[Expr]) -> set[int]:
+    """The operations (by ``id``) under ``roots`` whose leaves are all numbers, constants or
+    class modifiers: the same value at every evaluation for a patient."""
+    inputs = set(K.CONSTANT_NAMES) | {
+        modifier_id(k, m) for k in range(L.N_CLASSES) for m in range(K.N_CLASS_MODIFIERS)
+    }
+    constant: set[int] = set()  # leaves and operations
+    operations: set[int] = set()
+    for node in walk(roots):
+        if node.is_leaf:
+            if node.op == "num" or node.value in inputs:
+                constant.add(id(node))
+        elif all(id(a) in constant for a in node.args):
+            constant.add(id(node))
+            operations.add(id(node))
+    return operations
+
+
+def _hoisted(roots: list[Expr], on_constants: set[int]) -> list[Expr]:
+    """The operations on constants alone that another operation or a root uses directly:
+    what ``lane_derive`` computes, in evaluation order."""
+    needed = {id(r) for r in roots if id(r) in on_constants}
+    for node in walk(roots):
+        if not node.is_leaf and id(node) not in on_constants:
+            needed.update(id(a) for a in node.args if id(a) in on_constants)
+    return [node for node in walk(roots) if id(node) in needed]
+
+
+def generate_source(rates: dict[int, Expr], observables: dict[int, Expr]) -> GeneratedSource:
+    """Python source of ``lane_rhs(inputs, work, dy)`` computing ``rates``, of
+    ``lane_observe(inputs, work, out)`` computing ``observables`` for ``LANES`` lanes, and of
+    ``lane_derive(inputs, work, hoisted)`` computing their operations on constants alone."""
+    roots = [*rates.values(), *observables.values()]
+    on_constants = _on_constants(roots)
+    hoisted = _hoisted(roots, on_constants)
+    derive_lines, n_work_derive = _function_lines(
+        "lane_derive", "hoisted", dict(enumerate(hoisted)), len(hoisted), {}
+    )
+    rows = {id(node): N_INPUT_ROWS + k for k, node in enumerate(hoisted)}
+    rhs_lines, n_work = _function_lines("lane_rhs", "dy", rates, L.N_STATES, rows, on_constants)
     observe_lines, n_work_observe = _function_lines(
-        "lane_observe", "out", observables, O.N_OBSERVABLES
+        "lane_observe", "out", observables, O.N_OBSERVABLES, rows, on_constants
     )
     lines = [
         '"""Generated by marrowsim.engine.lane_rhs: do not edit."""',
@@ -224,28 +306,37 @@ def generate_source(rates: dict[int, Expr], observables: dict[int, Expr]) -> tup
         "",
         "",
         *observe_lines,
+        "",
+        "",
+        *derive_lines,
     ]
-    return "\n".join(lines) + "\n", n_work, n_work_observe
+    return GeneratedSource(
+        "\n".join(lines) + "\n", max(n_work, n_work_derive), n_work_observe, len(hoisted)
+    )
 
 
 def _function_lines(
-    name: str, output: str, values: dict[int, Expr], n_rows: int
+    name: str,
+    output: str,
+    values: dict[int, Expr],
+    n_rows: int,
+    hoisted_rows: dict[int, int],
+    elsewhere: frozenset[int] | set[int] = frozenset(),
 ) -> tuple[list[str], int]:
     """The lines of ``name(x, w, output)`` writing ``values`` (row: expression) into ``output``
     for ``LANES`` lanes, and the number of work rows.
 
-    The operations are cut into loops of :data:`BLOCK`. Within a loop a value is a local
-    variable; a value used by a later loop is also stored in the work array, a row per value."""
-    rows = {state_id(i): i for i in range(L.N_STATES)}
-    rows.update({name: CONSTANT_ROW + i for i, name in enumerate(K.CONSTANT_NAMES)})
-    rows.update(
-        {
-            modifier_id(k, m): MODIFIER_ROW + k * K.N_CLASS_MODIFIERS + m
-            for k in range(L.N_CLASSES)
-            for m in range(K.N_CLASS_MODIFIERS)
-        }
-    )
-    operations = [node for node in walk(list(values.values())) if not node.is_leaf]
+    ``hoisted_rows``: the input row of each hoisted operation (by ``id``); ``elsewhere``:
+    operations this function does not compute (those on constants alone, read from their rows
+    when used). The operations are cut into loops of :data:`BLOCK`. Within a
+    loop a value is a local variable; a value used by a later loop is also stored in the work
+    array, a row per value."""
+    operations = [
+        node
+        for node in walk(list(values.values()))
+        if not node.is_leaf and id(node) not in elsewhere
+    ]
+    rows = _input_rows()
     block_of = _blocks(operations)
     n_blocks = max(block_of.values(), default=-1) + 1
     last_block = n_blocks  # the stores of the values come after every operation
@@ -253,12 +344,14 @@ def _function_lines(
         id(arg)
         for node in operations
         for arg in node.args
-        if not arg.is_leaf and block_of[id(arg)] != block_of[id(node)]
-    } | {id(node) for node in values.values() if not node.is_leaf}
+        if id(arg) in block_of and block_of[id(arg)] != block_of[id(node)]
+    } | {id(node) for node in values.values() if id(node) in block_of}
     work = {key: n for n, key in enumerate(k for k in (id(o) for o in operations) if k in stored)}
     local = {id(node): f"v{n}" for n, node in enumerate(operations)}
 
     def ref(node: Expr, block: int) -> str:
+        if id(node) in hoisted_rows:
+            return f"x[{hoisted_rows[id(node)] * LANES} + l]"
         if node.op == "num":
             v = float(node.value)
             return repr(v) if math.isfinite(v) else ("np.inf" if v > 0 else "-np.inf")
@@ -281,7 +374,8 @@ def _function_lines(
     lines = [
         "@compiled_as(SIGNATURE)",
         f"def {name}(x, w, {output}):",
-        f"    n = {output}.shape[0] // {n_rows}  # = {LANES}, not a constant (lane_dopri._attempt)",
+        f"    n = {output}.shape[0] // {max(n_rows, 1)}"
+        f"  # = {LANES}, not a constant (lane_dopri._attempt)",
     ]
     for block in blocks:
         if block:
@@ -290,7 +384,7 @@ def _function_lines(
     return lines, max(len(work), 1)
 
 
-def _load(source: str) -> tuple[Callable, Callable, Path]:
+def _load(source: str) -> tuple[Callable, Callable, Callable, Path]:
     digest = hashlib.sha256(source.encode()).hexdigest()[:20]
     base = os.environ.get("NUMBA_CACHE_DIR") or str(Path.home() / ".cache" / "marrowsim")
     path = Path(base) / "marrowsim_lanes" / f"lanes_{digest}.py"
@@ -304,7 +398,7 @@ def _load(source: str) -> tuple[Callable, Callable, Path]:
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[name] = module
         spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.lane_rhs, module.lane_observe, path
+    return module.lane_rhs, module.lane_observe, module.lane_derive, path
 
 
 def build(problem: Problem, p: int = 0, classes: tuple[int, ...] | None = None) -> LaneRhs:
@@ -312,9 +406,19 @@ def build(problem: Problem, p: int = 0, classes: tuple[int, ...] | None = None) 
     (default: every class a patient of ``problem`` can hold)."""
     classes = batch_classes(problem) if classes is None else classes
     rates, observables, decisions = _trace(problem, p, classes)
-    source, n_work, n_work_observe = generate_source(rates, observables)
-    function, observe, path = _load(source)
-    return LaneRhs(function, n_work, observe, n_work_observe, classes, tuple(decisions), path)
+    source = generate_source(rates, observables)
+    function, observe, derive, path = _load(source.text)
+    return LaneRhs(
+        function,
+        source.n_work_rows,
+        observe,
+        source.n_work_observe_rows,
+        derive,
+        source.n_hoisted_rows,
+        classes,
+        tuple(decisions),
+        path,
+    )
 
 
 _VECTOR = {

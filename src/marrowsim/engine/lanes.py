@@ -82,6 +82,8 @@ def _run(
         function.n_work_rows,
         function.observe,
         function.n_work_observe_rows,
+        function.derive,
+        function.n_hoisted_rows,
         patients,
         n_groups,
         lane_dopri.stepped_states(function.classes),
