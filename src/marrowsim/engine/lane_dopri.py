@@ -260,12 +260,17 @@ def _accept(x, x_new, stages, accepted, stepped):
 
 
 @compiled
-def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, row, blocks,
+def _start_stretch(lane, p, x, stages, f_lane, i_lane, active, vectors, row, blocks,
                    consts, class_mods, t_start, n_days, events, n_events, rules, n_rules,
                    obs_out, rule_state):  # fmt: skip
     """``dopri.solve_batch``'s loop body up to the stretch for the lane's patient: the morning at
     ``t`` (observables, rules), the events at ``t``, the end of the stretch and f(t, y).
-    Returns the lane's next phase; a finished patient's status is in ``i_lane[lane, 3]``."""
+    Returns the lane's next phase; a finished patient's status is in ``i_lane[lane, 3]``.
+
+    Only ``x`` gets the lane's new state: the stage, new-state and morning arrays hold the states
+    outside the stepped ranges as loaded (no event or rule changes them: their classes are empty
+    in every patient of the group), and the stage loops write the stepped ones before they are
+    read."""
     y, k = vectors[0], vectors[1]
     c, cm = consts[p], class_mods[p]
     t = f_lane[lane, 0]
@@ -303,12 +308,9 @@ def _start_stretch(lane, p, x, inputs, stages, f_lane, i_lane, active, vectors, 
                     _scatter(y, x, lane)
                 i_lane[lane, 3] = STATUS_NOT_FINITE
                 return _IDLE
-        for a in range(inputs.shape[0]):  # states outside the stepped ranges keep their value
-            _scatter(y, inputs[a], lane)  # in every stage and at the mornings
         rhs(t, y, c, cm, active, k)
         _scatter(k, stages[0], lane)
         i_lane[lane, 5] = n_stepped(blocks, _active_states(active, blocks))
-        changed = False
     if changed:
         _scatter(y, x, lane)
     _copy(y, row)  # the states the stretch does not step stay these in every row
@@ -582,7 +584,7 @@ def _integrate_group(lane_rhs, lane_observe, lane_derive, patients, stepped, y0,
                     lane_state[lane] = _START
                 elif phase == _START:
                     lane_state[lane] = _start_stretch(
-                        lane, lane_patient[lane], x, inputs, stages, f_lane, i_lane,
+                        lane, lane_patient[lane], x, stages, f_lane, i_lane,
                         active[lane], vectors, rows[lane], blocks, consts, class_mods, t_start,
                         n_days, events, n_events, rules, n_rules, obs_out, rule_state,
                     )  # fmt: skip
