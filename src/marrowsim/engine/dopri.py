@@ -23,6 +23,7 @@ from marrowsim.engine import memory
 from marrowsim.engine.events import N_RULE_STATE, apply_event, apply_rules
 from marrowsim.model import layout as L
 from marrowsim.model.compiled import compiled, compiled_parallel
+from marrowsim.model.elementary import exp, log
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.rhs import rhs
 
@@ -198,15 +199,41 @@ def _accept_step(y, stages, blocks, nb):
 
 
 @compiled
-def _next_step_size(h, err, err_prev):
+def shrink_factor(log_err):
+    """A rejected step's factor before its limit, ``0.9 err^(-1/5)``, from ``log(err)``."""
+    return 0.9 * exp(-0.2 * log_err)
+
+
+@compiled
+def pi_factor(log_err, log_err_prev):
+    """An accepted step's factor before its limits, the PI controller's
+    ``0.9 err^-0.17 err_prev^0.04``, from the logarithms of the two errors."""
+    return 0.9 * exp(-0.17 * log_err + 0.04 * log_err_prev)
+
+
+@compiled
+def limited_step_size(h, err, err_prev, shrink, pi):
     """Step size after an attempt of size ``h`` with error norm ``err``, and the error to
-    remember. Accepted (``err <= 1``): PI controller (alpha = 0.17, beta = 0.04), safety 0.9,
-    growth within [0.2, 5]. Rejected: shrink by ``0.9 err^(-1/5)``, at most 5-fold."""
+    remember, given the attempt's :func:`shrink_factor` (used if rejected) and
+    :func:`pi_factor` (if accepted). Accepted (``err <= 1``): PI controller (alpha = 0.17,
+    beta = 0.04), safety 0.9, growth within [0.2, 5]. Rejected: shrink by ``0.9 err^(-1/5)``, at
+    most 5-fold."""
     if err > 1.0:
-        return h * max(0.2, 0.9 * err ** (-1.0 / 5.0)), err_prev
-    fac = 0.9 * err ** (-0.17) * err_prev**0.04 if err > 0 else 5.0
+        return h * max(0.2, shrink), err_prev
+    fac = pi if err > 0 else 5.0
     fac = min(5.0, max(0.2, fac))
     return h * fac, max(err, 1e-4)
+
+
+@compiled
+def _next_step_size(h, err, err_prev):
+    """:func:`limited_step_size` with the factor it needs. The powers are ``exp`` and ``log`` of
+    model/elementary.py, not libm's ``pow``: the lane engine computes them for its 16 lanes in
+    vectorised loops (``lane_dopri._step_factors``), the same numbers."""
+    log_err = log(err)
+    if err > 1.0:
+        return limited_step_size(h, err, err_prev, shrink_factor(log_err), 0.0)
+    return limited_step_size(h, err, err_prev, 0.0, pi_factor(log_err, log(err_prev)))
 
 
 @compiled

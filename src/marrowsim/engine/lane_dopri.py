@@ -56,9 +56,11 @@ from marrowsim.engine.dopri import (
     STATUS_TOO_MANY_STEPS,
     _active_states,
     _copy,
-    _next_step_size,
     interpolate,
+    limited_step_size,
     n_stepped,
+    pi_factor,
+    shrink_factor,
 )
 from marrowsim.engine.events import apply_event, apply_rules
 from marrowsim.engine.lane_rhs import (
@@ -71,6 +73,7 @@ from marrowsim.engine.lane_rhs import (
 from marrowsim.model import constants as K
 from marrowsim.model import layout as L
 from marrowsim.model.compiled import compiled, compiled_allocating, compiled_as
+from marrowsim.model.elementary import log
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.rhs import rhs
 
@@ -321,17 +324,41 @@ def _start_stretch(lane, p, x, stages, f_lane, i_lane, active, vectors, row, blo
 
 
 @compiled
-def _control(lane, err, f_lane, i_lane):
+def _step_factors(err, f_lane, factors):
+    """The step size controller's factors of every lane (``dopri._next_step_size``'s), in loops
+    over the lanes that LLVM vectorises: ``factors[0]`` the rejected step's
+    (``dopri.shrink_factor``), ``factors[1]`` the accepted step's (``dopri.pi_factor``);
+    ``factors[2]``, ``factors[3]``: the logarithms of the error and of the previous error. Each
+    ``log`` and ``exp`` in a loop of its own (see ``lane_rhs._blocks``). A lane not stepping gets
+    numbers that are not used."""
+    log_err, log_prev = factors[2], factors[3]
+    n = err.shape[0]  # = LANES, not a constant (see lane_rhs)
+    for lane in range(n):
+        log_prev[lane] = f_lane[lane, 2]
+    for lane in range(n):
+        log_prev[lane] = log(log_prev[lane])
+    for lane in range(n):
+        log_err[lane] = log(err[lane])
+    for lane in range(n):
+        factors[0, lane] = shrink_factor(log_err[lane])
+    for lane in range(n):
+        factors[1, lane] = pi_factor(log_err[lane], log_prev[lane])
+
+
+@compiled
+def _control(lane, err, f_lane, i_lane, factors):
     """``dopri._integrate_stretch``'s step size control after an attempt, for one lane, up to
-    the mornings: returns the lane's outcome (:data:`_FAILED`, :data:`_REJECTED`,
-    :data:`_ACCEPTED`)."""
+    the mornings, with the lane's factors (:func:`_step_factors`): returns the lane's outcome
+    (:data:`_FAILED`, :data:`_REJECTED`, :data:`_ACCEPTED`)."""
     if not np.isfinite(err):
         i_lane[lane, 3] = STATUS_NOT_FINITE
         return _FAILED
     i_lane[lane, 6] += 1
     i_lane[lane, 2] += 1
     h = f_lane[lane, 4]  # the attempted step
-    h_next, f_lane[lane, 2] = _next_step_size(h, err, f_lane[lane, 2])
+    h_next, f_lane[lane, 2] = limited_step_size(
+        h, err, f_lane[lane, 2], factors[0, lane], factors[1, lane]
+    )
     f_lane[lane, 1] = h_next
     if err > 1.0:
         return _REJECTED
@@ -529,9 +556,10 @@ def _solve_group(lane_rhs, n_work, lane_observe, n_work_observe, lane_derive, n_
     tb = np.zeros(longest)
     eb = np.zeros(longest, dtype=np.bool_)
     squares = np.zeros(L.N_STATES * LANES)
+    factors = np.zeros((4, LANES))  # the step size controller's (_step_factors)
     buffers = (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient,
                active, f_lane, i_lane, hh, err, accepted, outcome, theta, exact, work_observe,
-               obs_lanes, rows, runs, hb, tb, eb, squares)  # fmt: skip
+               obs_lanes, rows, runs, hb, tb, eb, squares, factors)  # fmt: skip
     _integrate_group(lane_rhs, lane_observe, lane_derive, patients, stepped, y0, consts,
                      class_mods, active0, scale, t_start, n_days, events, n_events, rules,
                      n_rules, rtol, atol, max_steps_per_day, obs_out, final_state, rule_state,
@@ -547,7 +575,7 @@ def _integrate_group(lane_rhs, lane_observe, lane_derive, patients, stepped, y0,
     compiled without reference counting, like the functions it calls."""
     (inputs, stages, work, scale_lanes, vectors, blocks, lane_state, lane_patient, active, f_lane,
      i_lane, hh, err, accepted, outcome, theta, exact, work_observe, obs_lanes, rows, runs, hb,
-     tb, eb, squares) = buffers  # fmt: skip
+     tb, eb, squares, factors) = buffers  # fmt: skip
     x, x_tmp, x_new, dense = inputs[0], inputs[1], inputs[2], inputs[3]
     next_patient = 0
     n_patients = patients.shape[0]
@@ -603,10 +631,11 @@ def _integrate_group(lane_rhs, lane_observe, lane_derive, patients, stepped, y0,
         _attempt(lane_rhs, x, x_tmp, x_new, stages, work, hb, runs)
         _error_norms(x, x_new, stages, hb, tb, eb, scale_lanes, runs, i_lane[:, 5], rtol, atol,
                      squares, err, dense)  # fmt: skip
+        _step_factors(err, f_lane, factors)
         for lane in range(LANES):
             accepted[lane] = False
             if lane_state[lane] == _STEP:
-                outcome[lane] = _control(lane, err[lane], f_lane, i_lane)
+                outcome[lane] = _control(lane, err[lane], f_lane, i_lane, factors)
             if lane_state[lane] != _STEP or outcome[lane] != _ACCEPTED:
                 theta[lane] = -1.0  # no morning in this step
         if _morning_rows(stepped, theta, dense, rows):
