@@ -24,7 +24,9 @@ from marrowsim.engine.dopri import (
 )
 from marrowsim.engine.lanes import solve_in_lanes
 from marrowsim.engine.solve import LANES_FROM, solve
+from marrowsim.export.symbolic import Context
 from marrowsim.model import constants as K
+from marrowsim.model import elementary
 from marrowsim.model import layout as L
 from marrowsim.model.observables import N_OBSERVABLES, observe
 from marrowsim.model.rhs import rhs
@@ -150,6 +152,19 @@ def test_a_patient_deciding_a_branch_otherwise_runs_in_the_scalar_engine():
     in_lanes = lane_rhs.lane_patients(other, lane_rhs.build(other))
     assert in_lanes.tolist() == [p != 4 for p in range(20)]
     assert_identical(solve(other, lanes=True), solve(other, lanes=False))
+
+
+def test_decisions_are_evaluated_with_the_models_own_functions():
+    """``lane_patients`` decides a traced branch for every patient with the compiled model's
+    ``exp`` and ``log`` (numpy's differ from them in the last place) and knows every operation
+    the generator writes."""
+    arguments = np.random.default_rng(0).uniform(-700.0, 700.0, 2_000)
+    x = Context({}).sym("a")
+    for op, model in (("exp", elementary.exp), ("ln", elementary.log)):
+        values = np.abs(arguments) if op == "ln" else arguments
+        decided = lane_rhs._evaluate_all(x.ctx.op(op, x), {"a": values})
+        np.testing.assert_array_equal(decided, [model(v) for v in values])
+    assert set(lane_rhs._TEMPLATES) - {"piecewise"} <= set(lane_rhs._VECTOR)
 
 
 def test_large_batches_use_lanes_by_default(monkeypatch):

@@ -64,6 +64,7 @@ from marrowsim.export.trace import (
 )
 from marrowsim.io import write_text_atomic
 from marrowsim.model import constants as K
+from marrowsim.model import elementary
 from marrowsim.model import erythroid as ERY
 from marrowsim.model import layout as L
 from marrowsim.model import observables as O
@@ -421,6 +422,9 @@ def build(problem: Problem, p: int = 0, classes: tuple[int, ...] | None = None) 
     )
 
 
+# the operations of a decision over the batch's patients (lane_patients): the model's own
+# functions, as export.symbolic._EVALUATE at trace time (numpy's exp and log differ from
+# model/elementary.py's in the last place, which could decide a branch otherwise)
 _VECTOR = {
     "+": np.add,
     "-": np.subtract,
@@ -428,8 +432,9 @@ _VECTOR = {
     "/": np.divide,
     "^": np.power,
     "neg": np.negative,
-    "exp": np.exp,
-    "ln": np.log,
+    "exp": np.vectorize(elementary.exp, otypes=[float]),
+    "ln": np.vectorize(elementary.log, otypes=[float]),
+    "hill15": lambda x: x * np.sqrt(x),
     "abs": np.abs,
     "gt": np.greater,
     "lt": np.less,

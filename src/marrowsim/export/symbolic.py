@@ -305,6 +305,7 @@ _EVALUATE = {
     "neg": lambda a: -a,
     "exp": lambda a: float(elementary.exp(a)),  # the compiled model's own: the same bits
     "ln": lambda a: float(elementary.log(a)),
+    "hill15": lambda a: a * math.sqrt(a),  # rhs.hill_power's fast path (engine/lane_rhs.py)
     "abs": abs,
     "gt": lambda a, b: a > b,
     "lt": lambda a, b: a < b,
