@@ -236,7 +236,7 @@ def _error_norms(x, x_new, stages, hb, tb, eb, scale_lanes, runs, counts, rtol, 
                 tb[o], hb[o], x[j], x_new[j], k1[j], k3[j], k4[j], k5[j], k6[j], k7[j]
             )
             dense[j] = x_new[j] if eb[o] else interpolated
-    nl = uint64(err.shape[0])  # see _attempt
+    nl = uint64(err.shape[0])  # = LANES, not a constant (see lane_rhs)
     for lane in range(w):
         err[lane] = 0.0
     for r in range(n):
@@ -333,7 +333,7 @@ def _step_factors(err, f_lane, factors):
     numbers that are not used."""
     log_err, log_prev = factors[2], factors[3]
     n = err.shape[0]  # = LANES, not a constant (see lane_rhs)
-    for lane in range(n):
+    for lane in range(n):  # the previous errors, contiguous for the loop of their log
         log_prev[lane] = f_lane[lane, 2]
     for lane in range(n):
         log_prev[lane] = log(log_prev[lane])
